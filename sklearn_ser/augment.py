@@ -1,0 +1,247 @@
+"""Waveform augmentation that acts only while fitting.
+
+How it cannot leak
+------------------
+:class:`WaveformAugmenter` is an ordinary transformer whose ``fit_transform``
+differs from ``fit().transform()`` (scikit-learn's ``TargetEncoder`` is the
+precedent): ``fit_transform`` returns several *views* of each training clip
+along a second axis, ``transform`` returns only the clean clip. A
+:class:`~sklearn.pipeline.Pipeline` calls ``fit_transform`` on its
+intermediate steps inside ``fit`` and ``transform`` inside ``predict``,
+``predict_proba`` and ``score``. So:
+
+* predictions are always made on clean audio;
+* augmented copies are made *after* the data are split: inside
+  ``GridSearchCV``/``cross_val_score`` each fold's pipeline sees only that
+  fold's training clips in ``fit``, so no copy of a test clip is ever trained
+  on (compare augmenting the whole corpus first, then splitting);
+* the classifier receives an array of shape (n_clips, n_views, ...) and
+  trains on every view with its clip's label, so ``y`` keeps one entry per
+  clip and stays aligned.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from numbers import Real
+
+import librosa
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+
+from sklearn_ser._parallel import parallel_map
+from sklearn_ser.audio import check_waveform_views
+
+#: Reference recipe: each clip clean, with noise, and noisy + pitch-shifted + time-stretched.
+REFERENCE_VIEWS = ("clean", "noise", "noise+pitch+stretch")
+
+AmountLike = float | tuple[float, float]
+
+
+def add_noise(y: np.ndarray, *, amplitude: float, rng: np.random.RandomState) -> np.ndarray:
+    """Add Gaussian noise of std ``amplitude * U(0, 1) * max(y)`` (the reference recipe)."""
+    scale = amplitude * rng.uniform() * np.amax(y)
+    return (y + scale * rng.normal(size=y.shape[0])).astype(np.float32)
+
+
+def change_gain(y: np.ndarray, *, gain_db: float) -> np.ndarray:
+    """Scale the waveform by ``gain_db`` decibels."""
+    return (y * 10.0 ** (gain_db / 20.0)).astype(np.float32)
+
+
+def shift_time(y: np.ndarray, *, n_samples: int) -> np.ndarray:
+    """Delay (``n_samples`` > 0) or advance the signal, filling with silence."""
+    out = np.zeros_like(y)
+    if n_samples >= 0:
+        out[n_samples:] = y[: y.shape[0] - n_samples]
+    else:
+        out[:n_samples] = y[-n_samples:]
+    return out
+
+
+def _draw(amount: AmountLike, rng: np.random.RandomState) -> float:
+    """A fixed amount, or a uniform draw when given a (low, high) range."""
+    if isinstance(amount, Real):
+        return float(amount)
+    low, high = amount
+    return float(rng.uniform(low, high))
+
+
+class WaveformAugmenter(TransformerMixin, BaseEstimator):
+    """Make augmented views of each training clip; pass clean audio at predict.
+
+    ``fit_transform`` returns an object array of shape (n_clips, n_views):
+    column *j* is ``views[j]`` applied to each clip. ``transform`` (used by
+    ``predict``, ``predict_proba`` and ``score``) returns the clean clips as
+    shape (n_clips, 1). See the module docstring for why this cannot leak.
+
+    Parameters
+    ----------
+    views : sequence of str, default=("clean", "noise", "noise+pitch+stretch")
+        One entry per view; each is ``"clean"`` or a ``+``-joined chain of
+        operations applied left to right: ``noise``, ``pitch``, ``stretch``,
+        ``gain``, ``shift``. The default is the reference recipe (3 views).
+    noise_amplitude : float or (float, float), default=0.025
+        Noise std is ``noise_amplitude * U(0, 1) * max(y)``.
+    pitch_steps : float or (float, float), default=0.9
+        Pitch shift in semitones (a range draws one value per clip).
+    stretch_rate : float or (float, float), default=0.7
+        Time-stretch rate (< 1 slows down, > 1 speeds up).
+    gain_db : float or (float, float), default=(-6.0, 6.0)
+        Gain in decibels for the ``gain`` operation.
+    shift_seconds : float or (float, float), default=(-0.2, 0.2)
+        Time shift for the ``shift`` operation (zero-filled).
+    sr : int, default=22050
+        Sample rate of the incoming waveforms (must match the loader).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the per-clip draws. A clip's views depend only on the seed and
+        the clip itself, not on ``n_jobs`` or on which other clips are in the
+        training set.
+    n_jobs : int or None, default=None
+        Clips augmented in parallel with joblib.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Attributes
+    ----------
+    n_views_ : int
+        Number of views made per clip by ``fit_transform``.
+    """
+
+    _OPERATIONS = ("noise", "pitch", "stretch", "gain", "shift")
+
+    def __init__(
+        self,
+        views: Sequence[str] = REFERENCE_VIEWS,
+        *,
+        noise_amplitude: AmountLike = 0.025,
+        pitch_steps: AmountLike = 0.9,
+        stretch_rate: AmountLike = 0.7,
+        gain_db: AmountLike = (-6.0, 6.0),
+        shift_seconds: AmountLike = (-0.2, 0.2),
+        sr: int = 22050,
+        random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ):
+        self.views = views
+        self.noise_amplitude = noise_amplitude
+        self.pitch_steps = pitch_steps
+        self.stretch_rate = stretch_rate
+        self.gain_db = gain_db
+        self.shift_seconds = shift_seconds
+        self.sr = sr
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Validate the parameters; nothing is learned from the data.
+
+        Parameters
+        ----------
+        X : array-like of waveforms
+        y : ignored
+
+        Returns
+        -------
+        self : WaveformAugmenter
+        """
+        self._chains = self._parse_views()
+        self.n_views_ = len(self._chains)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+        """Fit, then return every view of every clip (training data only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips,) of 1-D waveforms
+        y : ignored
+
+        Returns
+        -------
+        views : ndarray of shape (n_clips, n_views), dtype object
+        """
+        self.fit(X, y)
+        clips = check_waveform_views(X)[:, 0]
+        # Each clip's seed is a function of the random_state and the clip's content, so
+        # a clip gets the same views in every fold, in any order and for any n_jobs:
+        # results repeat and a feature cache (memory=) recognises the views.
+        base = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seeds = [zlib.crc32(clip.tobytes(), base) for clip in clips]
+        rows = parallel_map(
+            self._augment_clip,
+            list(clips),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc="augmenting",
+            args=[(s,) for s in seeds],
+        )
+        out = np.empty((len(clips), self.n_views_), dtype=object)
+        for i, row in enumerate(rows):
+            out[i, :] = row
+        return out
+
+    def transform(self, X) -> np.ndarray:
+        """Return the clean clips unchanged (prediction time: no augmentation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips,) of 1-D waveforms
+
+        Returns
+        -------
+        clean : ndarray of shape (n_clips, 1), dtype object
+        """
+        return check_waveform_views(X)[:, :1]
+
+    def _augment_clip(self, y: np.ndarray, seed: int) -> list[np.ndarray]:
+        rng = np.random.RandomState(seed)
+        out = []
+        for chain in self._chains:
+            z = y
+            for op in chain:
+                z = self._apply(op, z, rng)
+            out.append(z)
+        return out
+
+    def _apply(self, op: str, y: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+        if op == "noise":
+            return add_noise(y, amplitude=_draw(self.noise_amplitude, rng), rng=rng)
+        if op == "pitch":
+            steps = _draw(self.pitch_steps, rng)
+            return librosa.effects.pitch_shift(y=y, sr=self.sr, n_steps=steps)
+        if op == "stretch":
+            return librosa.effects.time_stretch(y=y, rate=_draw(self.stretch_rate, rng))
+        if op == "gain":
+            return change_gain(y, gain_db=_draw(self.gain_db, rng))
+        if op == "shift":
+            return shift_time(y, n_samples=int(_draw(self.shift_seconds, rng) * self.sr))
+        raise AssertionError(op)  # _parse_views rejects unknown names
+
+    def _parse_views(self) -> list[tuple[str, ...]]:
+        if isinstance(self.views, str) or len(self.views) == 0:
+            raise ValueError(
+                f"views must be a non-empty sequence of strings such as {REFERENCE_VIEWS}, "
+                f"got {self.views!r}"
+            )
+        chains = []
+        for view in self.views:
+            ops = tuple(op.strip() for op in view.split("+") if op.strip() != "clean")
+            unknown = [op for op in ops if op not in self._OPERATIONS]
+            if unknown:
+                raise ValueError(
+                    f"unknown augmentation {unknown[0]!r} in view {view!r}; "
+                    f"known: 'clean', {', '.join(map(repr, self._OPERATIONS))}"
+                )
+            chains.append(ops)
+        return chains
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,376 @@
+"""Download-and-load functions and the registry of known corpora.
+
+Downloads go through :func:`pooch.retrieve`: the archive is fetched once into
+``<data_home>/sklearn_ser/<corpus>/`` (scikit-learn's
+:func:`~sklearn.datasets.get_data_home` convention), its checksum verified,
+progress shown, and it is unpacked next to it; the loader then reads the
+unpacked folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+import pooch
+
+from ._base import DatasetWarning, find_audio_files, get_data_home
+from ._crema_d import load_crema_d
+from ._ravdess import load_ravdess
+from ._savee import load_savee
+from ._tess import load_tess
+
+__all__ = [
+    "CORPORA",
+    "CorpusInfo",
+    "ManualDownloadError",
+    "fetch_crema_d",
+    "fetch_ravdess",
+    "fetch_savee",
+    "fetch_tess",
+    "list_corpora",
+]
+
+# Name of the folder, next to the archive, that archives are unpacked into.
+_EXTRACT_DIR = "audio"
+
+
+class ManualDownloadError(OSError):
+    """Raised by a fetcher when the corpus cannot be downloaded automatically.
+
+    The message says where to get the corpus and how to load it.
+    """
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """What is known about one corpus.
+
+    Attributes
+    ----------
+    name : str
+        Registry key and ``corpus`` column value.
+    title : str
+        Full name.
+    loader : callable
+        ``load_<name>(path, ...)``.
+    url : str or None
+        Archive the fetcher downloads; None when there is no stable public
+        archive.
+    known_hash : str or None
+        Checksum of that archive as ``"<alg>:<hex>"``.
+    archive : str or None
+        File name the archive is stored under in the cache.
+    homepage : str
+        Where to read about and obtain the corpus.
+    licence : str
+        Licence of the corpus.
+    needs_registration : bool
+        Whether the owners require registration before download.
+    """
+
+    name: str
+    title: str
+    loader: Callable[..., Any]
+    url: str | None
+    known_hash: str | None
+    archive: str | None
+    homepage: str
+    licence: str
+    needs_registration: bool
+
+    @property
+    def fetchable(self) -> bool:
+        """Whether ``fetch_<name>()`` can download the corpus by itself."""
+        return self.url is not None
+
+
+#: Registry of the corpora sklearn_ser knows, keyed by corpus name.
+CORPORA: dict[str, CorpusInfo] = {
+    "ravdess": CorpusInfo(
+        name="ravdess",
+        title="Ryerson Audio-Visual Database of Emotional Speech and Song (speech)",
+        loader=load_ravdess,
+        # Pooch resolves Zenodo DOIs through the Zenodo API, which keeps
+        # working when Zenodo changes its download URLs.
+        url="doi:10.5281/zenodo.1188976/Audio_Speech_Actors_01-24.zip",
+        # MD5 Zenodo lists for Audio_Speech_Actors_01-24.zip (208.5 MB).
+        known_hash="md5:bc696df654c87fed845eb13823edef8a",
+        archive="Audio_Speech_Actors_01-24.zip",
+        homepage="https://zenodo.org/records/1188976",
+        licence="CC BY-NC-SA 4.0",
+        needs_registration=False,
+    ),
+    "crema_d": CorpusInfo(
+        name="crema_d",
+        title="Crowd-sourced Emotional Multimodal Actors Dataset",
+        loader=load_crema_d,
+        url=None,
+        known_hash=None,
+        archive=None,
+        homepage="https://github.com/CheyneyComputerScience/CREMA-D",
+        licence="ODbL 1.0 (contents: DbCL 1.0)",
+        needs_registration=False,
+    ),
+    "tess": CorpusInfo(
+        name="tess",
+        title="Toronto emotional speech set",
+        loader=load_tess,
+        url=None,
+        known_hash=None,
+        archive=None,
+        homepage="https://doi.org/10.5683/SP2/E8H2MF",
+        licence="CC BY-NC-ND 4.0",
+        needs_registration=False,
+    ),
+    "savee": CorpusInfo(
+        name="savee",
+        title="Surrey Audio-Visual Expressed Emotion database",
+        loader=load_savee,
+        url=None,
+        known_hash=None,
+        archive=None,
+        homepage="http://kahlan.eps.surrey.ac.uk/savee/",
+        licence="free for research use, on registration",
+        needs_registration=True,
+    ),
+}
+
+# Why a corpus has no fetcher, and how to get it instead.
+_MANUAL = {
+    "crema_d": (
+        "CREMA-D has no single download archive: the audio lives in Git LFS "
+        "in https://github.com/CheyneyComputerScience/CREMA-D. Get it with "
+        "'git lfs install; git clone "
+        "https://github.com/CheyneyComputerScience/CREMA-D.git' (about 10 GB "
+        "with video; AudioWAV/ alone is about 600 MB) or from a re-upload."
+    ),
+    "tess": (
+        "TESS is free without registration at "
+        "https://doi.org/10.5683/SP2/E8H2MF, but offered file by file, not "
+        "as one archive with a published checksum."
+    ),
+    "savee": (
+        "SAVEE needs registration: fill in the form at "
+        "http://kahlan.eps.surrey.ac.uk/savee/ to get the download password."
+    ),
+}
+
+
+def _cache_dir(name: str, data_home: str | os.PathLike | None) -> Path:
+    return get_data_home(data_home) / name
+
+
+def _cached_folder(name: str, data_home: str | os.PathLike | None) -> Path | None:
+    folder = _cache_dir(name, data_home) / _EXTRACT_DIR
+    if folder.is_dir() and find_audio_files(folder):
+        return folder
+    return None
+
+
+def _processor(fname: str) -> pooch.Unzip | pooch.Untar:
+    lower = fname.lower()
+    if lower.endswith(".zip"):
+        return pooch.Unzip(extract_dir=_EXTRACT_DIR)
+    if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")):
+        return pooch.Untar(extract_dir=_EXTRACT_DIR)
+    raise ValueError(f"cannot unpack {fname!r}: expected a .zip or .tar(.gz/.bz2/.xz)")
+
+
+def _fetch(
+    name: str,
+    *,
+    data_home: str | os.PathLike | None,
+    url: str | None,
+    known_hash: str | None,
+    download_if_missing: bool,
+    progressbar: bool,
+    load_kwargs: dict[str, Any],
+):
+    info = CORPORA[name]
+    cache = _cache_dir(name, data_home)
+    if url is None:
+        # No public archive: still load a copy the user unpacked into the cache.
+        cached = _cached_folder(name, data_home)
+        if cached is not None:
+            return info.loader(cached, **load_kwargs)
+        raise ManualDownloadError(
+            f"{_MANUAL.get(name, '')} Then load it with "
+            f"sklearn_ser.datasets.load_{name}(path), or unpack it into "
+            f"{cache / _EXTRACT_DIR} for fetch_{name}() to find it, or pass "
+            "url= (and known_hash=) of an archive you host."
+        )
+    fname = info.archive if info.archive and url == info.url else Path(urlparse(url).path).name
+    if not fname:
+        raise ValueError(f"cannot tell the archive's file name from url={url!r}")
+    archive = cache / fname
+    extract = cache / _EXTRACT_DIR
+    if not archive.exists() and not download_if_missing:
+        raise OSError(f"{info.title} not found in {cache} and download_if_missing is False")
+    if known_hash is None:
+        warnings.warn(
+            f"downloading {url} without a known checksum: the archive is not "
+            "verified. Pass known_hash='sha256:...' (pooch prints the hash "
+            "of the downloaded file in its log) to verify it.",
+            DatasetWarning,
+            stacklevel=3,
+        )
+    fresh_extract = not extract.exists()
+    try:
+        pooch.retrieve(
+            url,
+            known_hash=known_hash,
+            fname=fname,
+            path=cache,
+            processor=_processor(fname),
+            progressbar=progressbar,
+        )
+    except BaseException:
+        # Pooch unpacks only into a missing folder; a half-unpacked one would
+        # be taken for the corpus on the next call.
+        if fresh_extract and extract.exists():
+            shutil.rmtree(extract, ignore_errors=True)
+        raise
+    return info.loader(extract, **load_kwargs)
+
+
+_FETCH_PARAMS = """
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Root cache folder; the corpus goes to
+        ``<data_home>/sklearn_ser/{name}/``. Default: scikit-learn's
+        :func:`~sklearn.datasets.get_data_home` (``SCIKIT_LEARN_DATA`` or
+        ``~/scikit_learn_data``).
+    url : str or None, default={url!r}
+        Archive (``.zip`` or ``.tar*``) to download. Any URL pooch supports:
+        ``https://``, ``http://``, ``ftp://`` or ``doi:``.
+    known_hash : str or None, default={known_hash!r}
+        Checksum of the archive, ``"md5:..."``/``"sha256:..."``. None skips
+        the check (with a warning). When you change ``url``, pass the hash of
+        your archive too.
+    download_if_missing : bool, default=True
+        If False, raise :class:`OSError` when the archive is not cached.
+    progressbar : bool, default=True
+        Show a progress bar (tqdm) while downloading.
+    **load_kwargs
+        Passed to :func:`load_{name}`, e.g. ``drop_labels``, ``as_frame``.
+
+    Returns
+    -------
+    Bunch or tuple
+        What :func:`load_{name}` returns for the unpacked folder.
+"""
+
+
+def fetch_ravdess(
+    *,
+    data_home: str | os.PathLike | None = None,
+    url: str | None = CORPORA["ravdess"].url,
+    known_hash: str | None = CORPORA["ravdess"].known_hash,
+    download_if_missing: bool = True,
+    progressbar: bool = True,
+    **load_kwargs: Any,
+):
+    return _fetch(
+        "ravdess",
+        data_home=data_home,
+        url=url,
+        known_hash=known_hash,
+        download_if_missing=download_if_missing,
+        progressbar=progressbar,
+        load_kwargs=load_kwargs,
+    )
+
+
+fetch_ravdess.__doc__ = """Download (once) and load the RAVDESS speech corpus.
+
+    Fetches ``Audio_Speech_Actors_01-24.zip`` (1440 clips, about 200 MB, no
+    registration) from Zenodo record 1188976, verifies its MD5, unpacks it and
+    calls :func:`load_ravdess` on it. Later calls reuse the cached copy.
+""" + _FETCH_PARAMS.format(
+    name="ravdess",
+    url=CORPORA["ravdess"].url,
+    known_hash=CORPORA["ravdess"].known_hash,
+)
+
+
+def _manual_fetcher(name: str, how: str) -> Callable[..., Any]:
+    def fetch(
+        *,
+        data_home: str | os.PathLike | None = None,
+        url: str | None = None,
+        known_hash: str | None = None,
+        download_if_missing: bool = True,
+        progressbar: bool = True,
+        **load_kwargs: Any,
+    ):
+        return _fetch(
+            name,
+            data_home=data_home,
+            url=url,
+            known_hash=known_hash,
+            download_if_missing=download_if_missing,
+            progressbar=progressbar,
+            load_kwargs=load_kwargs,
+        )
+
+    fetch.__name__ = fetch.__qualname__ = f"fetch_{name}"
+    fetch.__doc__ = f"""Load {CORPORA[name].title} from the cache, or download an archive you name.
+
+    {how} So by default this raises :class:`ManualDownloadError` saying how to
+    get it, unless a copy was unpacked into
+    ``<data_home>/sklearn_ser/{name}/audio/``, which it then loads. With
+    ``url=`` it downloads, verifies and unpacks that archive like
+    :func:`fetch_ravdess`.
+""" + _FETCH_PARAMS.format(name=name, url=None, known_hash=None)
+    return fetch
+
+
+fetch_crema_d = _manual_fetcher("crema_d", _MANUAL["crema_d"])
+fetch_tess = _manual_fetcher("tess", _MANUAL["tess"])
+fetch_savee = _manual_fetcher("savee", _MANUAL["savee"])
+
+
+def list_corpora(data_home: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Describe the known corpora and what of them is cached.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Root cache folder, as for the fetchers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per corpus with columns ``name``, ``title``, ``loader``
+        (function name), ``fetchable`` (a fetcher can download it by itself),
+        ``needs_registration``, ``licence``, ``homepage`` and ``cached_path``
+        (the unpacked folder in the cache, or None).
+    """
+    rows = []
+    for info in CORPORA.values():
+        cached = _cached_folder(info.name, data_home)
+        rows.append(
+            {
+                "name": info.name,
+                "title": info.title,
+                "loader": f"load_{info.name}",
+                "fetchable": info.fetchable,
+                "needs_registration": info.needs_registration,
+                "licence": info.licence,
+                "homepage": info.homepage,
+                "cached_path": None if cached is None else str(cached),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    # Keep None (not NaN) for "not cached", whatever pandas infers.
+    frame["cached_path"] = pd.Series([r["cached_path"] for r in rows], dtype=object)
+    return frame

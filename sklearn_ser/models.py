@@ -1,0 +1,396 @@
+"""The CNN classifier: a SciKeras ``KerasClassifier`` over feature images.
+
+:class:`SERClassifier` accepts the feature extractor's output directly: an
+array of shape (n_clips, n_views, rows, columns). In ``fit`` every view is a
+training sample carrying its clip's label (this is how waveform augmentation
+reaches the network); in ``predict_proba`` the class probabilities of a
+clip's views are averaged (at predict time the pipeline passes one clean view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags
+
+from sklearn_ser._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+import keras  # noqa: E402
+from scikeras.wrappers import KerasClassifier  # noqa: E402
+
+ARCHITECTURES = ("reference", "compact")
+
+
+def build_cnn(
+    input_shape: tuple[int, int, int],
+    n_classes: int,
+    *,
+    architecture: str = "reference",
+    conv_filters: Sequence[int] | None = None,
+    kernel_size: int = 3,
+    dropout: float = 0.2,
+    dense_units: Sequence[int] | None = None,
+) -> keras.Model:
+    """Build (not compile) one of the package's CNNs.
+
+    Parameters
+    ----------
+    input_shape : (rows, columns, 1)
+        Shape of one feature image with its channel axis.
+    n_classes : int
+        Width of the softmax output.
+    architecture : {"reference", "compact"}, default="reference"
+        ``"reference"``: MaxPool 2x2 -> Dropout -> [Conv relu -> MaxPool 2x2 ->
+        Dropout] ... -> Conv relu -> Flatten -> Dense relu -> Dropout -> Dense
+        relu -> softmax; with the defaults and a 106x160 input it has
+        3,525,672 parameters for 8 classes. ``"compact"``: Conv -> BatchNorm ->
+        relu -> MaxPool blocks, global average pooling, one Dense layer: far
+        fewer parameters, no 54,464-wide Flatten.
+    conv_filters : sequence of int or None
+        Filters per convolution; ``None`` is (64, 64) for ``"reference"``,
+        (32, 64, 128, 128) for ``"compact"``.
+    kernel_size : int, default=3
+        Square convolution kernel size.
+    dropout : float, default=0.2
+        Dropout rate.
+    dense_units : sequence of int or None
+        Hidden dense layers; ``None`` is (64, 32) for ``"reference"``, (64,)
+        for ``"compact"``.
+
+    Returns
+    -------
+    model : keras.Model
+    """
+    layers = keras.layers
+    inputs = keras.Input(shape=tuple(input_shape))
+    if architecture == "reference":
+        filters = (64, 64) if conv_filters is None else tuple(conv_filters)
+        dense = (64, 32) if dense_units is None else tuple(dense_units)
+        x = layers.MaxPooling2D(pool_size=2)(inputs)
+        x = layers.Dropout(dropout)(x)
+        for i, n_filters in enumerate(filters):
+            x = layers.Conv2D(n_filters, kernel_size, activation="relu")(x)
+            if i < len(filters) - 1:
+                x = layers.MaxPooling2D(pool_size=2)(x)
+                x = layers.Dropout(dropout)(x)
+        x = layers.Flatten()(x)
+    elif architecture == "compact":
+        filters = (32, 64, 128, 128) if conv_filters is None else tuple(conv_filters)
+        dense = (64,) if dense_units is None else tuple(dense_units)
+        x = inputs
+        for n_filters in filters:
+            x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
+            # momentum 0.9: moving statistics settle within a few hundred steps on small sets.
+            x = layers.BatchNormalization(momentum=0.9)(x)
+            x = layers.Activation("relu")(x)
+            x = layers.MaxPooling2D(pool_size=2, padding="same")(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dropout(dropout)(x)
+    else:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    for i, units in enumerate(dense):
+        x = layers.Dense(units, activation="relu")(x)
+        if i < len(dense) - 1:
+            x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=f"ser_{architecture}_cnn")
+
+
+class SERClassifier(KerasClassifier):
+    """A 2-D CNN over feature images, as a scikit-learn classifier (SciKeras).
+
+    Labels are the user's own (strings or integers). ``fit`` takes images of
+    shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns); all
+    views of a clip are trained on with that clip's label. ``predict_proba``
+    averages the probabilities over a clip's views.
+
+    Parameters
+    ----------
+    architecture : {"reference", "compact"}, default="reference"
+        Network family, see :func:`build_cnn`.
+    conv_filters : sequence of int or None, default=None
+        Filters per convolution (architecture default when None).
+    kernel_size : int, default=3
+        Convolution kernel size.
+    dropout : float, default=0.2
+        Dropout rate.
+    dense_units : sequence of int or None, default=None
+        Hidden dense layer sizes (architecture default when None).
+    learning_rate : float, default=0.001
+        Adam's learning rate.
+    weight_decay : float or None, default=None
+        Decoupled weight decay (AdamW) when set.
+    epochs : int, default=100
+        Training epochs.
+    batch_size : int, default=25
+        Training batch size.
+    predict_batch_size : int, default=256
+        Batch size at prediction (larger batches are faster and change nothing).
+    reduce_lr : bool, default=True
+        ``ReduceLROnPlateau`` on the training loss (or ``val_loss`` with a
+        validation split) with ``lr_factor``, ``lr_patience`` and ``min_lr``.
+    lr_factor : float, default=0.75
+    lr_patience : int, default=2
+    min_lr : float, default=1e-6
+    early_stopping : bool, default=False
+        Stop when the monitored loss has not improved for ``patience``
+        epochs, restoring the best weights.
+    patience : int, default=10
+    validation_split : float, default=0.0
+        Fraction of the training *clips* (with all their views, stratified)
+        held out to monitor ``val_loss`` and ``val_accuracy``. Unlike Keras'
+        own ``validation_split`` no copy of a held-out clip is trained on.
+    class_weight : "balanced", dict or None, default=None
+        Class weights (by label), applied as sample weights.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, shuffling and the validation split;
+        with a seed, TensorFlow runs deterministic ops and results repeat.
+    verbose : int, default=0
+        Keras' verbosity in ``fit`` (1: progress bar, 2: a line per epoch).
+    loss : str, default="sparse_categorical_crossentropy"
+        Categorical cross-entropy on integer-coded labels (the same loss as
+        one-hot ``categorical_crossentropy``, which SciKeras cannot use for
+        two classes).
+    **kwargs
+        Further SciKeras parameters (``callbacks``, ``fit__...``, ``model``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in ``fit``.
+    history_ : dict of str to list of float
+        Per-epoch training history (``loss``, ``accuracy``, ``learning_rate``,
+        and ``val_loss``/``val_accuracy`` with a validation split).
+    model_ : keras.Model
+        The fitted network.
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        architecture: str = "reference",
+        conv_filters: Sequence[int] | None = None,
+        kernel_size: int = 3,
+        dropout: float = 0.2,
+        dense_units: Sequence[int] | None = None,
+        learning_rate: float = 0.001,
+        weight_decay: float | None = None,
+        epochs: int = 100,
+        batch_size: int = 25,
+        predict_batch_size: int = 256,
+        reduce_lr: bool = True,
+        lr_factor: float = 0.75,
+        lr_patience: int = 2,
+        min_lr: float = 1e-6,
+        early_stopping: bool = False,
+        patience: int = 10,
+        validation_split: float = 0.0,
+        class_weight=None,
+        random_state=None,
+        verbose: int = 0,
+        loss: str = "sparse_categorical_crossentropy",
+        **kwargs,
+    ):
+        super().__init__(
+            model=model,
+            loss=loss,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            random_state=random_state,
+            verbose=verbose,
+            class_weight=class_weight,
+            **kwargs,
+        )
+        self.architecture = architecture
+        self.conv_filters = conv_filters
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+        self.dense_units = dense_units
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.predict_batch_size = predict_batch_size
+        self.reduce_lr = reduce_lr
+        self.lr_factor = lr_factor
+        self.lr_patience = lr_patience
+        self.min_lr = min_lr
+        self.early_stopping = early_stopping
+        self.patience = patience
+
+    # KerasClassifier turns class_weight into sample weights; we split the
+    # validation clips ourselves, so Keras must not see validation_split either.
+    @property
+    def _fit_kwargs(self) -> set[str]:
+        return KerasClassifier._fit_kwargs.fget(self) - {"validation_split"}
+
+    def _keras_build_fn(self, meta: dict, compile_kwargs: dict) -> keras.Model:
+        model = build_cnn(
+            meta["X_shape_"][1:],
+            meta["n_classes_"],
+            architecture=self.architecture,
+            conv_filters=self.conv_filters,
+            kernel_size=self.kernel_size,
+            dropout=self.dropout,
+            dense_units=self.dense_units,
+        )
+        if self.weight_decay:
+            optimizer = keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay)
+        else:
+            optimizer = keras.optimizers.Adam(self.learning_rate)
+        model.compile(optimizer=optimizer, loss=compile_kwargs["loss"], metrics=["accuracy"])
+        return model
+
+    # -- public API ------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, **kwargs) -> SERClassifier:
+        """Train on every view of every clip.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+            Feature images (the output of :class:`~sklearn_ser.FeatureImageExtractor`).
+        y : array-like of shape (n_clips,)
+            One label per clip.
+        sample_weight : array-like of shape (n_clips,), optional
+            One weight per clip (shared by its views).
+
+        Returns
+        -------
+        self : SERClassifier
+        """
+        images, n_views = _as_views(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != images.shape[0]:
+            raise ValueError(
+                f"y must hold one label per clip: X has {images.shape[0]} clips, "
+                f"y has shape {y.shape}"
+            )
+        self._validation_data_raw = None
+        if self.validation_split:
+            images, y, sample_weight = self._hold_out_validation(images, y, sample_weight)
+        X_views, y_views = _flatten_views(images, y)
+        if sample_weight is not None:
+            sample_weight = np.repeat(np.asarray(sample_weight, dtype=float), n_views)
+        try:
+            super().fit(X_views, y_views, sample_weight=sample_weight, **kwargs)
+        finally:
+            self._validation_data_raw = None  # never pickle the held-out arrays
+        return self
+
+    def predict_proba(self, X, **kwargs) -> np.ndarray:
+        """Class probabilities per clip, averaged over the clip's views.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_clips, n_classes)
+            Columns follow ``classes_``; rows sum to 1.
+        """
+        images, n_views = _as_views(X)
+        kwargs.setdefault("batch_size", self.predict_batch_size)
+        kwargs.setdefault("verbose", 0)
+        X_views = images.reshape(-1, *images.shape[2:], 1)
+        proba = super().predict_proba(X_views, **kwargs)
+        return proba.reshape(images.shape[0], n_views, -1).mean(axis=1)
+
+    def predict(self, X, **kwargs) -> np.ndarray:
+        """Most probable label per clip.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+        """
+        proba = self.predict_proba(X, **kwargs)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # -- private work ----------------------------------------------------------------
+    def _hold_out_validation(self, images, y, sample_weight):
+        """Split whole clips (stratified) for validation; only their clean view is scored."""
+        index = np.arange(y.shape[0])
+        stratify = y if np.min(np.unique(y, return_counts=True)[1]) >= 2 else None
+        train, val = train_test_split(
+            index, test_size=self.validation_split, stratify=stratify,
+            random_state=self.random_state,
+        )
+        self._validation_data_raw = (images[val, 0], y[val])
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[train]
+        return images[train], y[train], sample_weight
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        # The target encoder exists only now, so the validation labels are encoded here.
+        raw = getattr(self, "_validation_data_raw", None)
+        if raw is not None:
+            X_val, y_val = raw
+            kwargs["validation_data"] = (
+                X_val[..., None].astype(np.float32), self.target_encoder_.transform(y_val)
+            )
+            self._validation_data_raw = None
+        user_callbacks = self._fit_callbacks
+        # Our callbacks live only during training so that a fitted (pickled)
+        # estimator never carries references to the model through them.
+        self._fit_callbacks = [*user_callbacks, *self._training_callbacks(raw is not None)]
+        try:
+            super()._fit_keras_model(
+                X, y, sample_weight=sample_weight, warm_start=warm_start, epochs=epochs,
+                initial_epoch=initial_epoch, **kwargs,
+            )
+        finally:
+            self._fit_callbacks = user_callbacks
+
+    def _training_callbacks(self, has_validation: bool) -> list:
+        monitor = "val_loss" if has_validation else "loss"
+        callbacks = []
+        if self.reduce_lr:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=self.lr_factor, patience=self.lr_patience,
+                min_lr=self.min_lr,
+            ))
+        if self.early_stopping:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=self.patience, restore_best_weights=True,
+            ))
+        return callbacks
+
+    def __sklearn_tags__(self):
+        # scikeras 0.13 predates scikit-learn's tag API: without this, is_classifier()
+        # is False and cross-validation silently uses KFold instead of StratifiedKFold.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(poor_score=True)
+        tags.target_tags.required = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _as_views(X) -> tuple[np.ndarray, int]:
+    """Return float32 images as (n_clips, n_views, rows, columns) and n_views."""
+    images = np.asarray(X, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise ValueError(
+            "X must be feature images of shape (n_clips, rows, columns) or "
+            f"(n_clips, n_views, rows, columns), got shape {images.shape}"
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError("X contains NaN or infinite values")
+    return images, images.shape[1]
+
+
+def _flatten_views(images: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n_clips, n_views, r, c) -> (n_clips * n_views, r, c, 1) views, labels repeated."""
+    n_clips, n_views = images.shape[:2]
+    return images.reshape(n_clips * n_views, *images.shape[2:], 1), np.repeat(y, n_views)

@@ -1,0 +1,85 @@
+"""Shared fixtures: synthetic speech written once per session, the RAVDESS folder if present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sklearn_ser.datasets._synthetic import make_emotional_speech
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Pipeline settings that keep a fit to a few seconds in tests: two cheap
+#: feature blocks, a small version of the reference network, few epochs. The full
+#: reference recipe is exercised separately (features against the oracle, the network's parameter count).
+FAST_PIPELINE_PARAMS = {
+    "features__features": ("mel", "mfcc_delta2"),
+    "features__n_mfcc": 13,
+    "features__mel_db": True,
+    "features__standardize": "row",
+    "features__n_columns": 32,
+    "cnn__conv_filters": (8, 16),
+    "cnn__dense_units": (32, 16),
+    "cnn__epochs": 20,
+    "cnn__batch_size": 16,
+}
+
+
+def ravdess_path() -> Path | None:
+    """The RAVDESS folder from $SKLEARN_SER_RAVDESS or ../shared/data/ravdess, if present."""
+    env = os.environ.get("SKLEARN_SER_RAVDESS")
+    path = Path(env) if env else REPO.parent / "shared" / "data" / "ravdess"
+    return path if path.is_dir() and any(path.iterdir()) else None
+
+
+@pytest.fixture(scope="session")
+def ravdess_dir() -> Path:
+    path = ravdess_path()
+    if path is None:
+        pytest.skip("RAVDESS clips not found (set SKLEARN_SER_RAVDESS or ../shared/data/ravdess)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_speech(tmp_path_factory):
+    """4 speakers x 4 emotions x 4 clips of 1 s of synthetic speech (wav)."""
+    return make_emotional_speech(
+        n_speakers=4, n_clips_per_emotion=4, duration=1.0,
+        out_dir=tmp_path_factory.mktemp("synthetic"), random_state=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def tone_files(tmp_path_factory) -> dict[str, Path]:
+    """Small audio files of many kinds, good and bad, keyed by what they are."""
+    d = tmp_path_factory.mktemp("tones")
+    sr = 22050
+    t = np.arange(sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    files = {}
+
+    def write(name, data, rate=sr, **kw):
+        files[name] = d / name
+        sf.write(files[name], data, rate, **kw)
+
+    write("mono_22050.wav", tone)
+    write("stereo_44100.flac", np.stack([tone.repeat(2), tone.repeat(2)], axis=1), 44100)
+    t16 = np.arange(16000) / 16000
+    write("mono_16000.ogg", (0.3 * np.sin(2 * np.pi * 220 * t16)).astype(np.float32), 16000)
+    write("silent.wav", np.zeros(sr, dtype=np.float32))
+    write("short.wav", tone[:1000])  # 45 ms: shorter than one 2048-sample FFT frame
+    nan = tone.copy()
+    nan[100:110] = np.nan
+    write("nan.wav", nan, subtype="FLOAT")
+    files["empty.wav"] = d / "empty.wav"
+    files["empty.wav"].write_bytes(b"")
+    files["text.wav"] = d / "text.wav"
+    files["text.wav"].write_text("this is not audio\n")
+    files["directory.wav"] = d / "directory.wav"
+    files["directory.wav"].mkdir()
+    files["missing.wav"] = d / "missing.wav"
+    return files

@@ -1,0 +1,167 @@
+"""WaveformAugmenter: views only in fit_transform, clean audio in transform, no leakage in CV."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
+from sklearn.pipeline import Pipeline
+
+from sklearn_ser import AudioLoader, WaveformAugmenter
+from sklearn_ser.augment import add_noise, shift_time
+
+
+def _speechlike(n=4, seconds=0.5, sr=22050, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    return [
+        (0.4 * np.sin(2 * np.pi * (150 + 40 * i) * t) * (1 + 0.1 * rng.randn(t.size)))
+        .astype(np.float32)
+        for i in range(n)
+    ]
+
+
+def test_reference_recipe_views():
+    clips = _speechlike()
+    aug = WaveformAugmenter(random_state=0)
+    views = aug.fit_transform(clips)
+    assert views.shape == (4, 3) and aug.n_views_ == 3
+    for clip, (clean, noisy, shifted) in zip(clips, views):
+        assert clean is clip  # the clean view is the clip itself, not a copy
+        noise = noisy - clip
+        # Noise std is 0.025 * U(0,1) * max(y): never larger than 0.025 * max(y).
+        assert 0 < noise.std() <= 0.025 * clip.max() * 1.05
+        # Pitch-shifted then stretched at rate 0.7: 1/0.7 times longer.
+        assert abs(shifted.size - clip.size / 0.7) < 3
+        assert shifted.dtype == np.float32
+
+
+def test_transform_returns_clean_audio_only():
+    clips = _speechlike()
+    aug = WaveformAugmenter(random_state=0).fit(clips)
+    clean = aug.transform(clips)
+    assert clean.shape == (4, 1)
+    for clip, out in zip(clips, clean[:, 0]):
+        assert out is clip
+
+
+def test_same_seed_same_views_any_n_jobs():
+    clips = _speechlike()
+    a = WaveformAugmenter(random_state=3).fit_transform(clips)
+    b = WaveformAugmenter(random_state=3, n_jobs=2).fit_transform(clips)
+    c = WaveformAugmenter(random_state=4).fit_transform(clips)
+    for x, y, z in zip(a[:, 1], b[:, 1], c[:, 1]):
+        np.testing.assert_array_equal(x, y)
+        assert not np.array_equal(x, z)
+
+
+def test_every_operation_and_ranges():
+    clips = _speechlike(n=2)
+    aug = WaveformAugmenter(
+        views=("clean", "gain", "shift", "pitch", "stretch", "noise+gain"),
+        gain_db=(6.0, 6.0), shift_seconds=0.1, pitch_steps=(-2, 2), stretch_rate=(1.2, 1.2),
+        random_state=0,
+    )
+    views = aug.fit_transform(clips)
+    clip = clips[0]
+    np.testing.assert_allclose(views[0, 1], clip * 10 ** (6 / 20), rtol=1e-5)
+    np.testing.assert_array_equal(views[0, 2][2205:], clip[:-2205])
+    assert np.all(views[0, 2][:2205] == 0)
+    assert views[0, 3].size == clip.size and not np.allclose(views[0, 3], clip)
+    assert abs(views[0, 4].size - clip.size / 1.2) < 3
+
+
+def test_helpers():
+    rng = np.random.RandomState(0)
+    y = np.ones(1000, np.float32)
+    assert add_noise(y, amplitude=0.0, rng=rng).tolist() == y.tolist()
+    np.testing.assert_array_equal(shift_time(np.arange(5.0), n_samples=-2), [2, 3, 4, 0, 0])
+
+
+@pytest.mark.parametrize("views, message", [
+    ((), "non-empty"), ("clean", "non-empty"), (("clean", "echo"), "unknown augmentation 'echo'"),
+])
+def test_bad_views(views, message):
+    with pytest.raises(ValueError, match=message):
+        WaveformAugmenter(views=views).fit(_speechlike(n=1))
+
+
+def test_params_are_searchable():
+    aug = WaveformAugmenter()
+    assert {"noise_amplitude", "pitch_steps", "stretch_rate", "views"} <= set(aug.get_params())
+    assert clone(aug.set_params(noise_amplitude=0.01)).noise_amplitude == 0.01
+
+
+class _RecordingClassifier(ClassifierMixin, BaseEstimator):
+    """Remembers what it was trained on and what it was asked to predict."""
+
+    def fit(self, X, y):
+        self.n_views_seen_ = X.shape[1]
+        self.train_fingerprints_ = {_fingerprint(w) for w in X.ravel()}
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        self.predict_n_views_ = X.shape[1]
+        self.predict_fingerprints_ = [_fingerprint(w) for w in X[:, 0]]
+        return np.full(X.shape[0], self.classes_[0])
+
+
+def _fingerprint(w):
+    return hash(np.asarray(w).tobytes())
+
+
+@pytest.fixture(scope="module")
+def synthetic_pipeline_data(synthetic_speech):
+    return synthetic_speech.filenames, synthetic_speech.target, synthetic_speech.speaker
+
+
+# Deterministic views, so that a leaked copy of a test clip would be recognisable.
+_FIXED_VIEWS = dict(views=("clean", "gain", "shift"), gain_db=3.0, shift_seconds=0.05)
+
+
+def _recording_pipeline():
+    return Pipeline([
+        ("load", AudioLoader()),
+        ("augment", WaveformAugmenter(**_FIXED_VIEWS, random_state=0)),
+        ("clf", _RecordingClassifier()),
+    ])
+
+
+def test_pipeline_trains_on_views_and_predicts_on_clean_audio(synthetic_pipeline_data, monkeypatch):
+    paths, labels, _ = synthetic_pipeline_data
+    pipe = _recording_pipeline().fit(paths[:8], labels[:8])
+    assert pipe["clf"].n_views_seen_ == 3
+    # Make any augmentation at predict time impossible: it would raise.
+    monkeypatch.setattr(WaveformAugmenter, "_augment_clip", lambda *a: 1 / 0)
+    pipe.predict(paths[8:12])
+    assert pipe["clf"].predict_n_views_ == 1
+    clean = AudioLoader().transform(paths[8:12])
+    assert pipe["clf"].predict_fingerprints_ == [_fingerprint(w) for w in clean]
+
+
+def test_no_copy_of_a_test_clip_is_trained_on_in_cross_validation(synthetic_pipeline_data):
+    paths, labels, speakers = synthetic_pipeline_data
+    result = cross_validate(
+        _recording_pipeline(), paths, labels, groups=speakers, cv=GroupKFold(n_splits=4),
+        return_estimator=True, return_indices=True,
+    )
+    clean = AudioLoader().transform(paths)
+    for fitted, train, test in zip(
+        result["estimator"], result["indices"]["train"], result["indices"]["test"]
+    ):
+        seen = fitted["clf"].train_fingerprints_
+        # 3 views of every training clip were trained on ...
+        assert len(seen) == 3 * len(train)
+        assert {_fingerprint(clean[i]) for i in train} <= seen
+        # ... and no clip (or copy) from the test fold: the augmenter never saw them.
+        for w in WaveformAugmenter(**_FIXED_VIEWS).fit_transform(clean[test]).ravel():
+            assert _fingerprint(w) not in seen
+
+
+def test_grid_search_over_augmentation_parameter(synthetic_pipeline_data):
+    paths, labels, speakers = synthetic_pipeline_data
+    search = GridSearchCV(
+        _recording_pipeline(), {"augment__views": [("clean",), ("clean", "noise")]},
+        cv=GroupKFold(n_splits=2), scoring="accuracy",
+    ).fit(paths, labels, groups=speakers)
+    assert search.best_estimator_["clf"].n_views_seen_ in (1, 2)

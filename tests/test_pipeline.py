@@ -1,0 +1,129 @@
+"""make_ser_pipeline end to end: audio files in, labels out; CV, grid search, persistence."""
+
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+from conftest import FAST_PIPELINE_PARAMS
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
+
+from sklearn_ser import AudioFileError, SERClassifier, make_ser_pipeline
+
+
+def _split_by_speaker(data, test_speaker):
+    test = data.speaker == test_speaker
+    return (data.filenames[~test], data.target[~test]), (data.filenames[test], data.target[test])
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_speech):
+    """A fast pipeline trained on 3 synthetic speakers; the 4th is held out."""
+    (X_train, y_train), (X_test, y_test) = _split_by_speaker(synthetic_speech, "synth_spk04")
+    pipe = make_ser_pipeline(random_state=0, **FAST_PIPELINE_PARAMS).fit(X_train, y_train)
+    return pipe, X_test, y_test
+
+
+def test_steps_and_parameters():
+    pipe = make_ser_pipeline(cnn__epochs=30, augment__noise_amplitude=0.01)
+    assert [name for name, _ in pipe.steps] == ["load", "augment", "features", "cnn"]
+    assert pipe["cnn"].epochs == 30 and pipe["augment"].noise_amplitude == 0.01
+    assert is_classifier(pipe) and isinstance(pipe["cnn"], SERClassifier)
+    assert clone(pipe).get_params()["cnn__epochs"] == 30
+    with pytest.raises(ValueError, match="unknown pipeline parameter 'cnn__epoch'"):
+        make_ser_pipeline(cnn__epoch=3)
+    with pytest.raises(ValueError, match="unknown preset"):
+        make_ser_pipeline("best")
+
+
+def test_sample_rate_is_consistent_across_steps():
+    pipe = make_ser_pipeline(sr=16000)
+    assert pipe["load"].sr == pipe["augment"].sr == pipe["features"].sr == 16000
+
+
+def test_fit_predict_on_audio_files(fitted):
+    pipe, X_test, y_test = fitted
+    predictions = pipe.predict(X_test)
+    assert predictions.shape == (len(X_test),)
+    assert set(predictions) <= set(pipe.classes_)
+    proba = pipe.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert list(pipe.classes_) == sorted(["angry", "happy", "neutral", "sad"])
+
+
+def test_the_pipeline_learns_far_above_chance(fitted):
+    pipe, X_test, y_test = fitted
+    # An unseen speaker, 4 classes (chance 0.25).
+    assert pipe.score(X_test, y_test) >= 0.6
+
+
+def test_training_used_three_views_per_clip(fitted):
+    pipe, _, _ = fitted
+    assert pipe["augment"].n_views_ == 3
+    assert pipe["features"].n_rows_ == 31 + 13
+
+
+def test_same_random_state_same_predictions(synthetic_speech, fitted):
+    pipe, X_test, _ = fitted
+    (X_train, y_train), _ = _split_by_speaker(synthetic_speech, "synth_spk04")
+    again = make_ser_pipeline(random_state=0, **FAST_PIPELINE_PARAMS).fit(X_train, y_train)
+    np.testing.assert_array_equal(again.predict_proba(X_test), pipe.predict_proba(X_test))
+
+
+def test_joblib_round_trip_in_a_fresh_process(fitted, tmp_path):
+    pipe, X_test, _ = fitted
+    model = tmp_path / "model.joblib"
+    joblib.dump(pipe, model)
+    expected = pipe.predict_proba(X_test)
+    np.save(tmp_path / "paths.npy", np.asarray(X_test))
+    script = textwrap.dedent(f"""
+        import joblib, numpy as np
+        pipe = joblib.load({str(model)!r})
+        paths = np.load({str(tmp_path / "paths.npy")!r}, allow_pickle=False)
+        np.save({str(tmp_path / "proba.npy")!r}, pipe.predict_proba(paths))
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
+
+
+def test_bad_file_at_predict_names_it_before_any_model_work(fitted, tone_files):
+    pipe, X_test, _ = fitted
+    with pytest.raises(AudioFileError, match=r"missing\.wav: file not found"):
+        pipe.predict([X_test[0], str(tone_files["missing.wav"])])
+
+
+def test_grid_search_with_groups_over_augmentation_and_cnn(synthetic_speech, tmp_path):
+    params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 4}
+    search = GridSearchCV(
+        make_ser_pipeline(random_state=0, memory=str(tmp_path), **params),
+        {"augment__noise_amplitude": [0.0, 0.05], "cnn__learning_rate": [0.001, 0.01]},
+        cv=GroupKFold(n_splits=2),
+    )
+    search.fit(synthetic_speech.filenames, synthetic_speech.target,
+               groups=synthetic_speech.speaker)
+    assert len(search.cv_results_["params"]) == 4
+    assert set(search.best_params_) == {"augment__noise_amplitude", "cnn__learning_rate"}
+    assert search.best_estimator_.predict(synthetic_speech.filenames[:2]).shape == (2,)
+
+
+def test_cross_val_score_with_speaker_groups(synthetic_speech):
+    params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 3, "augment__views": ("clean",)}
+    scores = cross_val_score(
+        make_ser_pipeline(random_state=0, **params), synthetic_speech.filenames,
+        synthetic_speech.target, groups=synthetic_speech.speaker, cv=GroupKFold(n_splits=2),
+    )
+    assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
+
+
+def test_reference_defaults_run_end_to_end(synthetic_speech):
+    """The unmodified reference recipe: 106x160 images, the 3.5M-parameter CNN."""
+    X, y = synthetic_speech.filenames[::5], synthetic_speech.target[::5]  # all 4 emotions
+    pipe = make_ser_pipeline(random_state=0, cnn__epochs=1).fit(X, y)
+    assert pipe["features"].n_rows_ == 106
+    assert pipe["cnn"].model_.input_shape == (None, 106, 160, 1)
+    assert pipe["cnn"].model_.count_params() == 3_525_672 - 4 * 33  # 4 classes, not 8
+    assert set(pipe.predict(X)) <= set(y)
