@@ -26,6 +26,7 @@ def load_audio(
     duration: float | None = None,
     pad: bool = True,
     min_duration: float = 0.0,
+    trim_db: float | None = None,
 ) -> np.ndarray:
     """Read one audio file as a mono float32 waveform at ``sr`` Hz.
 
@@ -49,6 +50,9 @@ def load_audio(
     min_duration : float, default=0.0
         Clips shorter than this (after ``offset``, before padding) are
         rejected as too short.
+    trim_db : float or None, default=None
+        Trim leading and trailing parts quieter than ``trim_db`` decibels below
+        the peak (``librosa.effects.trim``) before cropping to ``duration``.
 
     Returns
     -------
@@ -60,10 +64,14 @@ def load_audio(
         Naming the file and the problem: missing, a directory, empty (0 bytes),
         not decodable, no samples, NaN/inf samples, silent, or too short.
     """
-    y = _read(Path(path), sr=sr, offset=offset, duration=duration)
+    y = _read(Path(path), sr=sr, offset=offset, duration=None if trim_db else duration)
     problem = _signal_problem(y, sr=sr, min_duration=min_duration)
     if problem:
         raise AudioFileError({str(path): problem})
+    if trim_db is not None:
+        y = librosa.effects.trim(y, top_db=trim_db)[0]
+        if duration is not None:
+            y = y[: int(round(duration * sr))]
     if duration is not None and pad:
         y = librosa.util.fix_length(y, size=int(round(duration * sr)))
     return y
@@ -160,6 +168,9 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         Clips shorter than this many seconds raise :class:`AudioFileError`
         (one FFT frame of the reference features is 2048 / 22050 = 0.093 s).
         Set 0 to accept any length: feature extraction then zero-pads.
+    trim_db : float or None, default=None
+        Trim leading/trailing silence quieter than this many dB below the
+        clip's peak before cropping to ``duration`` (``None``: no trimming).
     n_jobs : int or None, default=None
         Files decoded in parallel with joblib.
     verbose : int, default=0
@@ -180,6 +191,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         offset: float = 0.0,
         duration: float | None = None,
         min_duration: float = 0.1,
+        trim_db: float | None = None,
         n_jobs: int | None = None,
         verbose: int = 0,
     ):
@@ -187,6 +199,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         self.offset = offset
         self.duration = duration
         self.min_duration = min_duration
+        self.trim_db = trim_db
         self.n_jobs = n_jobs
         self.verbose = verbose
 
@@ -234,7 +247,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc="loading audio",
-            args=[(self.sr, self.offset, self.duration, self.min_duration)] * len(paths),
+            args=[(self.sr, self.offset, self.duration, self.min_duration, self.trim_db)]
+            * len(paths),
         )
         problems = {p: r for p, r in zip(paths, results) if isinstance(r, str)}
         if problems:
@@ -260,12 +274,14 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
 
 def _load_or_problem(
-    path: str, sr: int, offset: float, duration: float | None, min_duration: float
+    path: str, sr: int, offset: float, duration: float | None, min_duration: float,
+    trim_db: float | None,
 ) -> np.ndarray | str:
     """Load one file; return the problem text instead of raising (so all are reported)."""
     try:
         return load_audio(
-            path, sr=sr, offset=offset, duration=duration, min_duration=min_duration
+            path, sr=sr, offset=offset, duration=duration, min_duration=min_duration,
+            trim_db=trim_db,
         )
     except AudioFileError as exc:
         return exc.problems[str(path)]

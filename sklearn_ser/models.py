@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import ClassifierTags
 
 from sklearn_ser._quiet import import_tensorflow_quietly
@@ -25,6 +25,65 @@ from scikeras.wrappers import KerasClassifier  # noqa: E402
 ARCHITECTURES = ("reference", "compact")
 
 
+@keras.saving.register_keras_serializable(package="sklearn_ser")
+class SpecAugment(keras.layers.Layer):
+    """SpecAugment-style masking of feature images, active only while training.
+
+    Each training image gets ``n_masks`` bands of up to ``freq_mask`` rows and
+    ``n_masks`` spans of up to ``time_mask`` columns set to zero (the mean of
+    standardised features). At inference the layer is the identity.
+    """
+
+    def __init__(self, freq_mask: int = 0, time_mask: int = 0, n_masks: int = 2,
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.freq_mask = freq_mask
+        self.time_mask = time_mask
+        self.n_masks = n_masks
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        ops = keras.ops
+        batch = ops.shape(inputs)[0]
+        keep = ops.ones_like(inputs)
+        for axis, width in ((1, self.freq_mask), (2, self.time_mask)):
+            if not width:
+                continue
+            size = inputs.shape[axis]
+            position = ops.reshape(ops.arange(size, dtype="float32"),
+                                   [1, size, 1, 1] if axis == 1 else [1, 1, size, 1])
+            for _ in range(self.n_masks):
+                w = ops.floor(keras.random.uniform((batch, 1, 1, 1), 0, width + 1,
+                                                   seed=self.seed_generator))
+                start = ops.floor(keras.random.uniform((batch, 1, 1, 1), 0, 1,
+                                                       seed=self.seed_generator) * (size - w))
+                inside = ops.logical_and(position >= start, position < start + w)
+                keep = keep * (1.0 - ops.cast(inside, inputs.dtype))
+        return inputs * keep
+
+    def get_config(self):
+        return {**super().get_config(), "freq_mask": self.freq_mask,
+                "time_mask": self.time_mask, "n_masks": self.n_masks, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="sklearn_ser")
+class PerClipNormalization(keras.layers.Layer):
+    """Standardise each image row over time, per clip (cepstral mean/variance normalisation).
+
+    Removes each clip's recording level and channel colouring, which differ
+    between speakers and microphones more than between emotions.
+    """
+
+    def call(self, inputs):
+        ops = keras.ops
+        mean = ops.mean(inputs, axis=2, keepdims=True)
+        std = ops.std(inputs, axis=2, keepdims=True)
+        return (inputs - mean) / (std + 1e-5)
+
+
 def build_cnn(
     input_shape: tuple[int, int, int],
     n_classes: int,
@@ -34,6 +93,10 @@ def build_cnn(
     kernel_size: int = 3,
     dropout: float = 0.2,
     dense_units: Sequence[int] | None = None,
+    freq_mask: int = 0,
+    time_mask: int = 0,
+    clip_normalization: bool = False,
+    seed: int | None = None,
 ) -> keras.Model:
     """Build (not compile) one of the package's CNNs.
 
@@ -60,6 +123,14 @@ def build_cnn(
     dense_units : sequence of int or None
         Hidden dense layers; ``None`` is (64, 32) for ``"reference"``, (64,)
         for ``"compact"``.
+    freq_mask, time_mask : int, default=0
+        SpecAugment: widest masked band of rows / span of columns in training
+        (0 disables), see :class:`SpecAugment`.
+    clip_normalization : bool, default=False
+        Standardise each row of each image over time first
+        (:class:`PerClipNormalization`).
+    seed : int or None
+        Seed of the SpecAugment masks.
 
     Returns
     -------
@@ -67,10 +138,15 @@ def build_cnn(
     """
     layers = keras.layers
     inputs = keras.Input(shape=tuple(input_shape))
+    x = inputs
+    if clip_normalization:
+        x = PerClipNormalization()(x)
+    if freq_mask or time_mask:
+        x = SpecAugment(freq_mask=freq_mask, time_mask=time_mask, seed=seed)(x)
     if architecture == "reference":
         filters = (64, 64) if conv_filters is None else tuple(conv_filters)
         dense = (64, 32) if dense_units is None else tuple(dense_units)
-        x = layers.MaxPooling2D(pool_size=2)(inputs)
+        x = layers.MaxPooling2D(pool_size=2)(x)
         x = layers.Dropout(dropout)(x)
         for i, n_filters in enumerate(filters):
             x = layers.Conv2D(n_filters, kernel_size, activation="relu")(x)
@@ -81,7 +157,6 @@ def build_cnn(
     elif architecture == "compact":
         filters = (32, 64, 128, 128) if conv_filters is None else tuple(conv_filters)
         dense = (64,) if dense_units is None else tuple(dense_units)
-        x = inputs
         for n_filters in filters:
             x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
             # momentum 0.9: moving statistics settle within a few hundred steps on small sets.
@@ -120,6 +195,10 @@ class SERClassifier(KerasClassifier):
         Dropout rate.
     dense_units : sequence of int or None, default=None
         Hidden dense layer sizes (architecture default when None).
+    freq_mask, time_mask : int, default=0
+        SpecAugment widths (rows, columns) masked in training only.
+    clip_normalization : bool, default=False
+        Standardise each image row over time, per clip, inside the network.
     learning_rate : float, default=0.001
         Adam's learning rate.
     weight_decay : float or None, default=None
@@ -178,6 +257,9 @@ class SERClassifier(KerasClassifier):
         kernel_size: int = 3,
         dropout: float = 0.2,
         dense_units: Sequence[int] | None = None,
+        freq_mask: int = 0,
+        time_mask: int = 0,
+        clip_normalization: bool = False,
         learning_rate: float = 0.001,
         weight_decay: float | None = None,
         epochs: int = 100,
@@ -212,6 +294,9 @@ class SERClassifier(KerasClassifier):
         self.kernel_size = kernel_size
         self.dropout = dropout
         self.dense_units = dense_units
+        self.freq_mask = freq_mask
+        self.time_mask = time_mask
+        self.clip_normalization = clip_normalization
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.predict_batch_size = predict_batch_size
@@ -237,6 +322,10 @@ class SERClassifier(KerasClassifier):
             kernel_size=self.kernel_size,
             dropout=self.dropout,
             dense_units=self.dense_units,
+            freq_mask=self.freq_mask,
+            time_mask=self.time_mask,
+            clip_normalization=self.clip_normalization,
+            seed=self._random_state,
         )
         if self.weight_decay:
             optimizer = keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay)
@@ -246,7 +335,7 @@ class SERClassifier(KerasClassifier):
         return model
 
     # -- public API ------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, **kwargs) -> SERClassifier:
+    def fit(self, X, y, sample_weight=None, groups=None, **kwargs) -> SERClassifier:
         """Train on every view of every clip.
 
         Parameters
@@ -257,6 +346,10 @@ class SERClassifier(KerasClassifier):
             One label per clip.
         sample_weight : array-like of shape (n_clips,), optional
             One weight per clip (shared by its views).
+        groups : array-like of shape (n_clips,), optional
+            Speaker ids: with ``validation_split`` the held-out clips are then
+            whole speakers, so early stopping watches unseen voices. In a
+            Pipeline pass it as ``pipe.fit(X, y, cnn__groups=speakers)``.
 
         Returns
         -------
@@ -271,7 +364,9 @@ class SERClassifier(KerasClassifier):
             )
         self._validation_data_raw = None
         if self.validation_split:
-            images, y, sample_weight = self._hold_out_validation(images, y, sample_weight)
+            images, y, sample_weight = self._hold_out_validation(
+                images, y, sample_weight, groups
+            )
         X_views, y_views = _flatten_views(images, y)
         if sample_weight is not None:
             sample_weight = np.repeat(np.asarray(sample_weight, dtype=float), n_views)
@@ -315,14 +410,20 @@ class SERClassifier(KerasClassifier):
         return self.classes_[np.argmax(proba, axis=1)]
 
     # -- private work ----------------------------------------------------------------
-    def _hold_out_validation(self, images, y, sample_weight):
-        """Split whole clips (stratified) for validation; only their clean view is scored."""
+    def _hold_out_validation(self, images, y, sample_weight, groups):
+        """Hold out whole clips (stratified) or whole speakers; only clean views are scored."""
         index = np.arange(y.shape[0])
-        stratify = y if np.min(np.unique(y, return_counts=True)[1]) >= 2 else None
-        train, val = train_test_split(
-            index, test_size=self.validation_split, stratify=stratify,
-            random_state=self.random_state,
-        )
+        if groups is not None:
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=self.validation_split, random_state=self.random_state
+            )
+            train, val = next(splitter.split(index, y, groups=np.asarray(groups)))
+        else:
+            stratify = y if np.min(np.unique(y, return_counts=True)[1]) >= 2 else None
+            train, val = train_test_split(
+                index, test_size=self.validation_split, stratify=stratify,
+                random_state=self.random_state,
+            )
         self._validation_data_raw = (images[val, 0], y[val])
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[train]

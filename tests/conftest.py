@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: Pipeline settings that keep a fit to a few seconds in tests: two cheap
 #: feature blocks, a small version of the reference network, few epochs. The full
-#: reference recipe is exercised separately (features against the oracle, the network's parameter count).
+#: reference recipe is exercised separately (features against the oracle,
+#: the network's parameter count).
 FAST_PIPELINE_PARAMS = {
     "features__features": ("mel", "mfcc_delta2"),
     "features__n_mfcc": 13,

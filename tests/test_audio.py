@@ -115,3 +115,15 @@ def test_waveform_views_validation():
     assert check_waveform_views(np.zeros((3, 2, 100))).shape == (3, 2)
     with pytest.raises(TypeError, match="Put AudioLoader first"):
         check_waveform_views(np.array(["a.wav", "b.wav"], dtype=object))
+
+
+def test_trim_silence_then_fix_duration(tmp_path):
+    sr = 22050
+    tone = 0.5 * np.sin(2 * np.pi * 200 * np.arange(sr // 2) / sr)
+    padded = np.concatenate([np.zeros(sr), tone, np.zeros(sr)]).astype(np.float32)
+    path = tmp_path / "quiet_edges.wav"
+    sf.write(path, padded, sr, subtype="FLOAT")
+    trimmed = load_audio(path, trim_db=40)
+    assert abs(trimmed.size - sr // 2) < 2048  # trim works frame by frame
+    fixed = AudioLoader(trim_db=40, duration=1.0).fit_transform([path])[0]
+    assert fixed.size == sr and np.abs(fixed[:2048]).max() > 0.1  # the tone starts within a frame

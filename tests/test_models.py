@@ -155,3 +155,37 @@ def test_labels_must_match_clips():
     X, _ = _images()
     with pytest.raises(ValueError, match="one label per clip"):
         SERClassifier(**SMALL, epochs=1).fit(X, ["a", "b"])
+
+
+def test_speaker_disjoint_validation_with_groups():
+    X, y = _images(n_per_class=20)
+    groups = np.repeat(np.arange(8), 5)  # 8 "speakers" of 5 clips each
+    clf = SERClassifier(**SMALL, epochs=2, validation_split=0.25, random_state=0)
+    clf.fit(X, y, groups=groups)
+    assert "val_loss" in clf.history_
+
+
+def test_spec_augment_masks_only_in_training():
+    from sklearn_ser.models import SpecAugment
+
+    layer = SpecAugment(freq_mask=4, time_mask=5, n_masks=2, seed=0)
+    x = np.ones((16, 20, 30, 1), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    masked = np.asarray(layer(x, training=True))
+    assert set(np.unique(masked)) <= {0.0, 1.0}
+    zero_fraction = 1 - masked.mean()
+    assert 0 < zero_fraction < 0.6
+    # Masks are whole rows/columns: any zero row band spans every column, etc.
+    assert np.all((masked == 0).any(axis=(1, 2)) | (masked == 1).all(axis=(1, 2)))
+
+
+def test_compact_options_fit_and_round_trip(tmp_path):
+    import joblib
+
+    X, y = _images(n_per_class=8)
+    clf = SERClassifier(**SMALL, epochs=2, freq_mask=3, time_mask=4, clip_normalization=True,
+                        random_state=0).fit(X, y)
+    path = tmp_path / "clf.joblib"
+    joblib.dump(clf, path)
+    np.testing.assert_allclose(joblib.load(path).predict_proba(X), clf.predict_proba(X),
+                               rtol=1e-6)

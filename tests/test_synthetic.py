@@ -245,14 +245,14 @@ def test_as_frame(tmp_path):
     frame = data.frame
     assert list(frame.columns) == [
         "filename",
-        "emotion",
+        "target",
         "speaker",
         "gender",
         "corpus",
     ]
     assert len(frame) == len(data.filenames) == 8
     np.testing.assert_array_equal(frame["filename"].to_numpy(), data.filenames)
-    np.testing.assert_array_equal(frame["emotion"].to_numpy(), data.target)
+    np.testing.assert_array_equal(frame["target"].to_numpy(), data.target)
     np.testing.assert_array_equal(frame["speaker"].to_numpy(), data.speaker)
     np.testing.assert_array_equal(frame["gender"].to_numpy(), data.gender)
     assert set(frame["corpus"]) == {"synthetic"}

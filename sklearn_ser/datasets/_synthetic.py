@@ -403,7 +403,7 @@ def make_emotional_speech(
         target_names : list of str
             Sorted unique emotion labels.
         frame : pandas.DataFrame of shape (n_files, 5)
-            Only when ``as_frame=True``: columns ``filename``, ``emotion``,
+            Only when ``as_frame=True``: columns ``filename``, ``target``,
             ``speaker``, ``gender`` and ``corpus``.
         DESCR : str
             Description of the data set, stating that it is synthetic.
@@ -502,7 +502,7 @@ def make_emotional_speech(
         bunch.frame = pd.DataFrame(
             {
                 "filename": bunch.filenames,
-                "emotion": bunch.target,
+                "target": bunch.target,
                 "speaker": bunch.speaker,
                 "gender": bunch.gender,
                 "corpus": bunch.corpus,
