@@ -1,10 +1,86 @@
-"""One place for running a function over many clips, in parallel and with progress."""
+"""One place for running a function over many clips, in parallel and with progress.
 
-from collections.abc import Callable, Iterable, Sequence
+Work is sent to joblib in chunks of clips: one task per chunk keeps the
+per-task overhead (pickling, scheduling, dask round trips) small next to a
+clip's tens of milliseconds, while chunks stay small enough for an even
+load and a progress bar that moves. Inside a chunk BLAS/OpenMP pools are
+limited to one thread: every clip's matrices are small, and ``n_jobs``
+processes each starting a pool per core would oversubscribe the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
+
+# Chunks per worker: enough for load balancing and a moving bar, few enough to
+# keep the task overhead negligible.
+_CHUNKS_PER_WORKER = 4
+_MAX_CHUNK = 32
+
+
+def parallel_imap(
+    func: Callable[..., Any],
+    items: Sequence[Any],
+    *,
+    n_jobs: int | None = None,
+    verbose: int | bool = 0,
+    desc: str = "",
+    args: Iterable[tuple] | None = None,
+) -> Iterator[Any]:
+    """Yield ``func(item, *extra)`` for each item, in order, as results arrive.
+
+    Parameters
+    ----------
+    func : callable
+        Called as ``func(item, *extra)``; must be picklable for ``n_jobs > 1``.
+    items : sequence
+        The work items (paths, waveforms, ...).
+    n_jobs : int or None
+        joblib's ``n_jobs``; ``None`` means one worker unless a
+        ``joblib.parallel_backend`` context says otherwise (``"dask"`` works).
+    verbose : int or bool
+        Show a progress bar (clips done, rate, time left) when truthy.
+    desc : str
+        Label of the progress bar.
+    args : iterable of tuple, optional
+        Extra positional arguments per item (zipped with ``items``).
+
+    Yields
+    ------
+    result
+        ``func(item, *extra)``, in the order of ``items``. Results are
+        yielded as soon as their chunk is done, so a caller can store each
+        one and drop it: nothing accumulates here.
+    """
+    items = list(items)
+    extras = list(args) if args is not None else [()] * len(items)
+    if len(extras) != len(items):
+        raise ValueError(f"got {len(extras)} argument tuples for {len(items)} items")
+    here = n_jobs == 1 or (n_jobs is None and _inside_dask_task())
+    n_workers = 1 if here else max(1, effective_n_jobs(n_jobs))
+    size = max(1, min(_MAX_CHUNK, math.ceil(len(items) / (_CHUNKS_PER_WORKER * n_workers))))
+    tasks = (
+        (func, items[start : start + size], extras[start : start + size])
+        for start in range(0, len(items), size)
+    )
+    if here:
+        chunks = (_run_chunk(*task) for task in tasks)
+    else:
+        # return_as="generator" keeps the order and hands each chunk over when it is done.
+        chunks = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_chunk)(*task) for task in tasks
+        )
+    with tqdm(total=len(items), desc=desc, disable=not verbose, unit="clip", leave=False) as bar:
+        for results in chunks:
+            yield from results
+            bar.update(len(results))
 
 
 def parallel_map(
@@ -39,15 +115,31 @@ def parallel_map(
     list
         ``[func(item, *extra) for item, extra in zip(items, args)]``.
     """
-    extras = list(args) if args is not None else [()] * len(items)
-    # n_jobs=None runs in this process unless a joblib.parallel_backend context
-    # (loky, dask, ...) says otherwise; return_as="generator" keeps order and
-    # lets the bar move as clips finish.
-    runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    results = runner(delayed(func)(item, *extra) for item, extra in zip(items, extras))
-    with tqdm(total=len(items), desc=desc, disable=not verbose, unit="clip", leave=False) as bar:
-        out = []
-        for result in results:
-            out.append(result)
-            bar.update()
-    return out
+    return list(parallel_imap(func, items, n_jobs=n_jobs, verbose=verbose, desc=desc, args=args))
+
+
+def _inside_dask_task() -> bool:
+    """Whether this code runs inside a task on a dask worker.
+
+    joblib's dask backend sends nested ``Parallel`` calls back to the cluster;
+    a task waiting on them leaves its worker slot, which then starts another
+    task in the same process. For a pipeline step inside a GridSearchCV task
+    that means several fits at once in one process: oversubscribed cores, and
+    TensorFlow's seeded fits racing on global state (results that change from
+    run to run). The outer level already keeps every worker busy, so by
+    default the steps run their clips in the task itself.
+    """
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _run_chunk(func: Callable[..., Any], items: list, extras: list) -> list:
+    with threadpool_limits(limits=1):
+        return [func(item, *extra) for item, extra in zip(items, extras)]

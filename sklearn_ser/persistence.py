@@ -224,7 +224,8 @@ def read_model_record(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelFileError(
             f"cannot read {path} as a sklearn_ser model ({type(exc).__name__}: {exc})"
         ) from None
-    if not (isinstance(record, dict) and str(record.get("format", "")).startswith("sklearn_ser.model/")):
+    tag = str(record.get("format", "")) if isinstance(record, dict) else ""
+    if not tag.startswith("sklearn_ser.model/"):
         kind = type(record).__name__
         raise ModelFileError(
             f"{path} is not a sklearn_ser model file (it holds a {kind}); "

@@ -79,6 +79,14 @@ def plot_confusion_matrix(
     )
     if normalize == "true":
         display.im_.set_clim(0, 1)
+    if normalize:
+        # Show the clip counts under the shares: a 1.00 of 2 clips is not a 1.00 of 200.
+        from sklearn.metrics import confusion_matrix
+
+        counts = confusion_matrix(y_true, y_pred, labels=list(labels))
+        for (i, j), text in np.ndenumerate(display.text_):
+            text.set_text(f"{text.get_text()}\n({counts[i, j]})")
+            text.set_fontsize(9 if n <= 6 else 7)
     if title is None:
         title = {
             "true": "Confusion matrix (each row sums to 1: recall on the diagonal)",
@@ -247,7 +255,12 @@ def plot_feature_image(
     ax.set_xlabel("time (s)" if duration else "column (time, resampled to a fixed width)")
     if layout:
         ax.set_yticks([(start + stop) / 2 for _, start, stop in layout])
-        ax.set_yticklabels([f"{name}\n({stop - start} rows)" for name, start, stop in layout])
+        # Thin blocks (contrast: 7 rows, tonnetz: 6) get a one-line label so that
+        # neighbouring labels do not overlap; the right axis gives the row numbers.
+        ax.set_yticklabels([
+            f"{name}\n({stop - start} rows)" if stop - start >= 0.15 * n_rows else name
+            for name, start, stop in layout
+        ])
         ax.tick_params(axis="y", length=0)
         for _, start, _stop in layout[1:]:
             ax.axhline(start, color="white", linewidth=1.5)

@@ -240,7 +240,7 @@ def write_report(
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
-    payload: dict[str, Any] = {k: v for k, v in summary.items() if k != "classification_report_text"}
+    payload = {k: v for k, v in summary.items() if k != "classification_report_text"}
     if evaluation is not None:
         payload["evaluation"] = evaluation.to_dict()
     if history:
@@ -283,7 +283,12 @@ def write_report(
     plt.close(fig)
 
     if history and history.get("loss"):
-        fig = plot_training_history(history, title="Training curves of the fitted network")
+        held_out = "val_loss" in history
+        fig = plot_training_history(
+            history,
+            title="Training curves of the fitted network"
+            + ("" if held_out else " (training clips only: no validation split)"),
+        )
         written["training_curves.png"] = directory / "training_curves.png"
         fig.savefig(written["training_curves.png"], dpi=120)
         plt.close(fig)

@@ -1,0 +1,181 @@
+"""The feature cache: repeated work is free, and the key holds everything that matters.
+
+Evidence is counted, never timed: a counter wraps the function that does the
+signal processing, so "extracted nothing" means it was not called.
+"""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pytest
+from conftest import FAST_PIPELINE_PARAMS
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import check_memory
+
+from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter, make_ser_pipeline
+from sklearn_ser import features as F
+
+SMALL = dict(features=("mel", "chroma", "mfcc_delta2"), n_mfcc=13, n_columns=32)
+
+
+@pytest.fixture
+def computations(monkeypatch):
+    """Count the clips whose features are actually computed (in this process)."""
+    calls = []
+    original = F._blocks
+
+    def counting(y, **kwargs):
+        calls.append(joblib.hash(y))
+        return original(y, **kwargs)
+
+    monkeypatch.setattr(F, "_blocks", counting)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def waves(synthetic_speech):
+    return AudioLoader().fit_transform(list(synthetic_speech.filenames[:4]))
+
+
+def test_second_fit_and_new_instances_extract_nothing(waves, tmp_path, computations):
+    first = FeatureImageExtractor(memory=tmp_path, **SMALL).fit_transform(waves)
+    assert len(computations) == 4
+    again = FeatureImageExtractor(memory=tmp_path, **SMALL).fit_transform(waves)
+    assert len(computations) == 4  # a fresh instance, same directory: all hits
+    np.testing.assert_array_equal(again, first)
+    # standardize is applied after the cache, so it does not key it.
+    FeatureImageExtractor(memory=tmp_path, standardize="row", **SMALL).fit(waves)
+    assert len(computations) == 4
+    # The cache lives on disk: the images come back equal to uncached ones.
+    np.testing.assert_array_equal(first, FeatureImageExtractor(**SMALL).fit_transform(waves))
+
+
+@pytest.mark.parametrize(
+    "change", [{"n_mfcc": 20}, {"n_columns": 40}, {"mode": "fast"}, {"mel_db": True},
+               {"hop_length": 256}, {"features": ("chroma", "mel", "mfcc_delta2")}],
+)
+def test_parameters_that_change_the_image_key_the_cache(waves, tmp_path, computations,
+                                                         change):
+    FeatureImageExtractor(memory=tmp_path, **SMALL).fit(waves[:2])
+    assert len(computations) == 2
+    FeatureImageExtractor(memory=tmp_path, **{**SMALL, **change}).fit(waves[:2])
+    assert len(computations) == 4
+
+
+def test_key_is_the_waveform_content(waves, tmp_path, computations):
+    ext = FeatureImageExtractor(memory=str(tmp_path), **SMALL)  # a path works as well
+    ext.fit(waves)
+    changed = [w.copy() for w in waves]
+    changed[2][1000] += 1e-3  # one sample of one clip
+    ext.fit(changed)
+    assert computations[4:] == [joblib.hash(changed[2])]
+
+
+def test_call_is_in_cache(waves, tmp_path):
+    memory = joblib.Memory(tmp_path, verbose=0)
+    ext = FeatureImageExtractor(memory=memory, **SMALL)
+    cached = check_memory(memory).cache(F._image_for_cache)
+    key = (F._IMAGE_VERSION, F.librosa.__version__)
+    assert not cached.check_call_in_cache(waves[0], key, ext._image_params())
+    ext.fit(waves[:1])
+    assert cached.check_call_in_cache(waves[0], key, ext._image_params())
+    assert not cached.check_call_in_cache(waves[1], key, ext._image_params())
+
+
+def test_no_memory_caches_nothing(waves, tmp_path, computations, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ext = FeatureImageExtractor(**SMALL)
+    ext.fit(waves[:2])
+    ext.fit(waves[:2])
+    assert len(computations) == 4
+    assert not any(tmp_path.iterdir())
+
+
+def test_cache_is_shared_by_worker_processes(waves, tmp_path, computations):
+    parallel = FeatureImageExtractor(memory=tmp_path, n_jobs=2, **SMALL).fit_transform(waves)
+    assert computations == []  # computed in the workers, not here
+    local = FeatureImageExtractor(memory=tmp_path, **SMALL).fit_transform(waves)
+    assert computations == []  # ...and written where this process finds them
+    np.testing.assert_array_equal(local, parallel)
+
+
+def _mean_view_flat(images: np.ndarray) -> np.ndarray:
+    """(n_clips, n_views, rows, cols) -> (n_clips, rows * cols): a cheap stand-in for the CNN."""
+    return images.mean(axis=1).reshape(len(images), -1)
+
+
+@pytest.fixture
+def requested(monkeypatch):
+    """Record every view sent to extraction (hashes), cached or not."""
+    views = []
+    original_imap = F.parallel_imap
+
+    def recording_imap(func, items, **kwargs):
+        views.extend(joblib.hash(y) for y in items)
+        return original_imap(func, items, **kwargs)
+
+    monkeypatch.setattr(F, "parallel_imap", recording_imap)
+    return views
+
+
+@pytest.fixture(scope="module")
+def small_corpus(synthetic_speech):
+    """3 clips per emotion."""
+    rng = np.random.RandomState(0)
+    index = np.concatenate([
+        rng.choice(np.flatnonzero(synthetic_speech.target == label), 3, replace=False)
+        for label in np.unique(synthetic_speech.target)
+    ])
+    return synthetic_speech.filenames[index], synthetic_speech.target[index]
+
+
+def _check_each_view_once(search, computations, requested):
+    cold = search()
+    # Every fit extracts its training views (clean + 2 augmented per clip) and its
+    # test clips: many requests, each distinct view computed once.
+    assert len(computations) == len(set(requested)) == len(set(computations))
+    assert len(requested) >= 2 * len(computations)
+    n_cold = len(computations)
+    warm = search()
+    assert len(computations) == n_cold  # the second search extracts nothing
+    np.testing.assert_array_equal(warm.cv_results_["mean_test_score"],
+                                  cold.cv_results_["mean_test_score"])
+
+
+def test_grid_search_extracts_each_view_once(small_corpus, tmp_path, computations, requested):
+    """A grid over the classifier's parameters extracts each clip and each augmented view
+    once, however many candidates and folds reuse it; a second search extracts nothing."""
+    X, y = small_corpus
+    features = {k.split("__")[1]: v for k, v in FAST_PIPELINE_PARAMS.items()
+                if k.startswith("features__")}
+
+    def search():
+        pipe = Pipeline([
+            ("load", AudioLoader()),
+            ("augment", WaveformAugmenter(random_state=0)),
+            ("features", FeatureImageExtractor(memory=tmp_path, **features)),
+            ("flat", FunctionTransformer(_mean_view_flat)),
+            ("clf", LogisticRegression(max_iter=200)),
+        ])
+        grid = {"clf__C": [0.1, 10.0]}
+        return GridSearchCV(pipe, grid, cv=2).fit(X, y)
+
+    _check_each_view_once(search, computations, requested)
+
+
+@pytest.mark.slow
+def test_grid_search_over_cnn_extracts_each_view_once(small_corpus, tmp_path, computations,
+                                                      requested):
+    """The same with the package's pipeline and its CNN (TensorFlow: slow)."""
+    X, y = small_corpus
+    params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 1}
+
+    def search():
+        pipe = make_ser_pipeline(random_state=0, memory=tmp_path, **params)
+        return GridSearchCV(pipe, {"cnn__learning_rate": [0.01, 0.003]}, cv=2).fit(X, y)
+
+    _check_each_view_once(search, computations, requested)

@@ -1,0 +1,351 @@
+"""The sklearn-ser command: subcommands, outputs, exit codes and one-line errors."""
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sklearn_ser.cli import _parse_setting, expand_inputs, format_table, main
+
+# Quick pipeline settings as --set arguments (the same as demo --quick).
+QUICK_SETS = [
+    "--set", "features__features=('mel', 'mfcc_delta2')",
+    "--set", "features__n_mfcc=13",
+    "--set", "features__mel_db=True",
+    "--set", "features__standardize=block",
+    "--set", "features__n_columns=32",
+    "--set", "cnn__architecture=compact",
+    "--set", "cnn__conv_filters=(8, 16)",
+    "--set", "cnn__dense_units=(16,)",
+    "--set", "cnn__epochs=2",
+    "--set", "cnn__batch_size=16",
+]
+BIN = Path(sys.executable).parent
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err, *fragments):
+    lines = [line for line in err.strip().splitlines() if not line.startswith("usage:")]
+    assert lines and lines[0].startswith("sklearn-ser: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Output folder of `sklearn-ser demo --quick`."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["demo", "--quick", "--out", str(out), "-q"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def ravdess_like(synthetic_speech, tmp_path_factory):
+    """The synthetic clips under RAVDESS names (Actor_NN/03-01-EE-01-SS-RR-NN.wav)."""
+    root = tmp_path_factory.mktemp("ravdess")
+    codes = {"neutral": "01", "happy": "03", "sad": "04", "angry": "05"}
+    seen = {}
+    for path, label, speaker in zip(synthetic_speech.filenames, synthetic_speech.target,
+                                    synthetic_speech.speaker):
+        actor = int(speaker[-2:])
+        k = seen.setdefault((actor, label), 0)
+        seen[(actor, label)] += 1
+        if k >= 2:  # 2 clips per actor and emotion are enough
+            continue
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(exist_ok=True)
+        shutil.copy(path, folder / f"03-01-{codes[label]}-01-01-{k + 1:02d}-{actor:02d}.wav")
+    return root
+
+
+# -- demo --------------------------------------------------------------------------------
+def test_demo_quick_writes_model_report_and_plots(demo, capsys):
+    for name in ("model.joblib", "report.txt", "report.json", "confusion_matrix.png",
+                 "training_curves.png", "feature_image.png"):
+        assert (demo / name).stat().st_size > 100, name
+    assert sorted(p.name for p in (demo / "model_export").iterdir()) == [
+        "metadata.json", "network.keras", "pipeline.json"
+    ]
+    report = json.loads((demo / "report.json").read_text())
+    assert report["evaluation"]["protocol"] == "speaker_kfold"
+    # Speaker-independent: the test speakers of the folds do not overlap.
+    speakers = [s for fold in report["evaluation"]["fold_scores"] for s in fold["test_speakers"]]
+    assert len(speakers) == len(set(speakers)) == 4
+    for key in ("accuracy", "macro_f1", "uar"):
+        assert 0 <= report[key] <= 1
+
+
+def test_demo_prints_scores_and_a_prediction(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--quick", "--out", tmp_path, "--epochs", 1, "-q")
+    assert code == 0
+    assert "Speaker-independent evaluation" in out
+    assert "accuracy" in out and "macro-F1" in out and "UAR" in out
+    assert "Predictions for clips of a new synthetic speaker" in out
+    assert "cnn__epochs=1" in out
+
+
+# -- predict ---------------------------------------------------------------------------------
+def test_predict_table_expands_folders_and_globs(demo, capsys):
+    clips = demo / "unseen_speaker"
+    code, out, err = run(capsys, "predict", demo / "model.joblib", clips,
+                         str(demo / "data" / "*spk01_sad*.wav"), "-q")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["path", "label"]
+    assert len(lines) == 1 + 4 + 2  # a folder of 4 and a glob matching 2
+    assert all(line.split()[1] in {"angry", "happy", "neutral", "sad"} for line in lines[1:])
+
+
+def test_predict_json_and_csv_with_probabilities(demo, capsys):
+    clips = sorted((demo / "unseen_speaker").glob("*.wav"))
+    code, out, _ = run(capsys, "predict", demo / "model.joblib", *clips, "--proba",
+                       "--format", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert [r["path"] for r in records] == [str(c) for c in clips]
+    for record in records:
+        assert sum(record["proba"].values()) == pytest.approx(1, abs=1e-4)
+        assert record["label"] == max(record["proba"], key=record["proba"].get)
+
+    code, out, _ = run(capsys, "predict", demo / "model.joblib", *clips, "--proba",
+                       "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["path", "label", "angry", "happy", "neutral", "sad"]
+    assert len(rows) == 5
+
+    code, out, _ = run(capsys, "predict", demo / "model.joblib", clips[0], "--proba")
+    header = out.splitlines()[0].split()
+    assert header == ["path", "label", "angry", "happy", "neutral", "sad"]
+
+
+def test_predict_reads_an_exported_model(demo, capsys):
+    clip = next((demo / "unseen_speaker").glob("*.wav"))
+    _, from_joblib, _ = run(capsys, "predict", demo / "model.joblib", clip, "--format", "json",
+                            "--proba")
+    code, from_export, _ = run(capsys, "predict", demo / "model_export", clip, "--format",
+                               "json", "--proba")
+    assert code == 0
+    a, b = json.loads(from_joblib)[0], json.loads(from_export)[0]
+    assert a["label"] == b["label"]
+    assert a["proba"] == pytest.approx(b["proba"], abs=1e-5)
+
+
+def test_predict_missing_or_bad_audio_is_one_clear_error(demo, tmp_path, capsys):
+    code, out, err = run(capsys, "predict", demo / "model.joblib", tmp_path / "nope.wav")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "nope.wav: file not found")
+
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    code, _, err = run(capsys, "predict", demo / "model.joblib", bad)
+    assert code == 1
+    assert_one_line_error(err, "bad.wav: cannot be decoded as audio")
+
+    code, _, err = run(capsys, "predict", demo / "model.joblib", str(tmp_path / "*.flac"))
+    assert code == 1
+    assert_one_line_error(err, "pattern matches no files")
+
+
+def test_missing_model_file(tmp_path, demo, capsys):
+    clip = next((demo / "unseen_speaker").glob("*.wav"))
+    code, out, err = run(capsys, "predict", tmp_path / "missing.joblib", clip)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "model file not found")
+    assert len(err.strip().splitlines()) == 1
+
+    not_a_model = tmp_path / "x.joblib"
+    not_a_model.write_text("hello")
+    code, _, err = run(capsys, "predict", not_a_model, clip)
+    assert code == 1
+    assert_one_line_error(err, "cannot read")
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    code, _, err = run(capsys, "--debug", "predict", tmp_path / "missing.joblib", tmp_path)
+    assert code == 1
+    assert "Traceback" in err
+
+
+# -- train and evaluate -------------------------------------------------------------------
+def test_train_on_a_corpus_folder_with_settings_and_export(ravdess_like, tmp_path, capsys):
+    model = tmp_path / "models" / "ravdess.joblib"
+    code, out, err = run(
+        capsys, "train", "--corpus", f"ravdess={ravdess_like}", *QUICK_SETS,
+        "--protocol", "speaker_holdout", "--out", model, "--export", tmp_path / "shared", "-q",
+    )
+    assert code == 0, err
+    assert "32 clips, 4 speakers" in out
+    assert "evaluation (speaker_holdout, 1 folds)" in out
+    assert model.exists()
+    report = tmp_path / "models" / "ravdess_report"
+    for name in ("report.txt", "report.json", "confusion_matrix.png", "training_curves.png",
+                 "feature_image.png"):
+        assert (report / name).exists(), name
+    assert (tmp_path / "shared" / "network.keras").exists()
+
+    from sklearn_ser.persistence import read_model_record
+
+    record = read_model_record(model)
+    assert record["metadata"]["protocol"] == "speaker_holdout"
+    pipe = record["pipeline"]
+    assert pipe.get_params()["cnn__conv_filters"] == (8, 16)
+    assert pipe.get_params()["features__standardize"] == "block"
+    assert pipe.get_params()["cnn__callbacks"] is None  # no progress bar saved
+    assert pipe.get_params()["features__verbose"] == 0
+
+
+def test_evaluate_a_saved_model_and_its_settings(demo, tmp_path, capsys):
+    code, out, err = run(capsys, "evaluate", demo / "model.joblib",
+                         "--corpus", f"synthetic={demo / 'unseen_speaker'}",
+                         "--report-dir", tmp_path / "held_out", "-q")
+    assert code == 0, err
+    assert "saved model on these clips: accuracy" in out
+    assert json.loads((tmp_path / "held_out" / "report.json").read_text())["n_samples"] == 4
+
+    code, out, err = run(capsys, "evaluate", demo / "model.joblib",
+                         "--corpus", f"synthetic={demo / 'data'}", "--protocol", "speaker_kfold",
+                         "--n-splits", 2, "--report-dir", tmp_path / "cv", "-q")
+    assert code == 0, err
+    assert "speaker_kfold (2 folds)" in out
+    assert (tmp_path / "cv" / "confusion_matrix.png").exists()
+
+
+def test_train_without_evaluation_and_dropping_a_label(demo, tmp_path, capsys):
+    code, out, err = run(
+        capsys, "train", "--corpus", f"synthetic={demo / 'data'}", *QUICK_SETS,
+        "--set", "cnn__epochs=1", "--drop-label", "sad", "--protocol", "none",
+        "--out", tmp_path / "m.joblib", "--report-dir", tmp_path / "r", "-q",
+    )
+    assert code == 0, err
+    assert "sad" not in out.split("\n")[0]
+    text = (tmp_path / "r" / "report.txt").read_text()
+    assert "TRAINING clips" in text
+
+
+# -- argument and data errors ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "--corpus", "nocorpus=/tmp"], "unknown corpus 'nocorpus'"),
+        (["train", "--corpus", "ravdess"], "expected NAME=DIR"),
+        (["train", "--corpus", "ravdess=/tmp", "--set", "cnn__epochs"], "STEP__PARAM=VALUE"),
+        (["train", "--corpus", "ravdess=/tmp", "--protocol", "kfold"], "invalid choice"),
+        (["predict", "m.joblib"], "required"),
+        (["demo", "--epochs", "0"], "expected an integer >= 1"),
+        (["fetch", "imdb"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_usage_errors_exit_2(argv, fragment, capsys):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_unknown_pipeline_parameter_is_a_usage_error(demo, capsys):
+    code, _, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
+                       "--set", "cnn__epoch=3", "-q")
+    assert code == 2
+    assert_one_line_error(err, "unknown pipeline parameter 'cnn__epoch'")
+
+
+def test_missing_corpus_folder_is_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--corpus", f"ravdess={tmp_path / 'none'}", "-q")
+    assert code == 1
+    assert_one_line_error(err, "folder not found")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_too_few_speakers_for_the_folds(demo, capsys):
+    code, _, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
+                       "--n-splits", 9, "-q")
+    assert code == 2
+    assert_one_line_error(err, "needs at least 9 speakers")
+
+
+def test_parse_setting_values():
+    assert _parse_setting("cnn__epochs=30") == ("cnn__epochs", 30)
+    assert _parse_setting("features__features=('mel',)") == ("features__features", ("mel",))
+    assert _parse_setting("cnn__architecture=compact") == ("cnn__architecture", "compact")
+    assert _parse_setting("load__duration=None") == ("load__duration", None)
+    assert _parse_setting("cnn__learning_rate=1e-3") == ("cnn__learning_rate", 1e-3)
+
+
+def test_expand_inputs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.wav").write_bytes(b"")
+    (tmp_path / "a" / "y.FLAC").write_bytes(b"")
+    (tmp_path / "a" / "notes.txt").write_text("")
+    (tmp_path / "a" / ".hidden").mkdir()
+    (tmp_path / "a" / ".hidden" / "z.wav").write_bytes(b"")
+    (tmp_path / "b.ogg").write_bytes(b"")
+    found = expand_inputs([str(tmp_path / "a"), str(tmp_path / "*.ogg"),
+                           str(tmp_path / "a" / "x.wav")])
+    assert found == [str(tmp_path / "a" / "x.wav"), str(tmp_path / "a" / "y.FLAC"),
+                     str(tmp_path / "b.ogg")]
+
+
+def test_format_table_aligns_columns():
+    text = format_table(["path", "p"], [["a.wav", 0.5], ["long/b.wav", 0.25]])
+    lines = text.splitlines()
+    assert lines[1].endswith("0.500") and lines[2].endswith("0.250")
+    assert len({len(line) for line in lines}) == 1
+
+
+# -- datasets and fetch --------------------------------------------------------------------
+def test_datasets_lists_known_corpora(tmp_path, capsys):
+    code, out, _ = run(capsys, "datasets", "--data-home", tmp_path)
+    assert code == 0
+    for name in ("ravdess", "crema_d", "tess", "savee"):
+        assert name in out
+    code, out, _ = run(capsys, "datasets", "--data-home", tmp_path, "--format", "json")
+    records = json.loads(out)
+    assert {r["name"] for r in records} == {"ravdess", "crema_d", "tess", "savee"}
+    assert all(r["cached_path"] is None for r in records)
+
+
+def test_fetch_without_public_archive_explains(tmp_path, capsys):
+    code, out, err = run(capsys, "fetch", "savee", "--data-home", tmp_path)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "registration")
+
+
+# -- the installed command -------------------------------------------------------------------
+def test_console_script_and_module_entry_points():
+    script = BIN / "sklearn-ser"
+    if not script.exists():
+        pytest.skip("console script not installed in this environment")
+    run1 = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                          timeout=120)
+    assert run1.returncode == 0 and run1.stdout.startswith("sklearn-ser ")
+    run2 = subprocess.run([sys.executable, "-m", "sklearn_ser", "predict"],
+                          capture_output=True, text=True, timeout=120)
+    assert run2.returncode == 2 and "sklearn-ser predict: error:" in run2.stderr
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from sklearn_ser.cli import main\n"
+        "for argv in (['--help'], ['train', '--help'], ['predict', '--help']):\n"
+        "    assert main(argv) == 0\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    env = {**os.environ, "COLUMNS": "100"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "--corpus NAME=DIR" in result.stdout
