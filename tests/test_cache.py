@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_memory
 
-from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter, make_ser_pipeline
+from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
 from sklearn_ser import features as F
 
 SMALL = dict(features=("mel", "chroma", "mfcc_delta2"), n_mfcc=13, n_columns=32)
@@ -171,6 +171,8 @@ def test_grid_search_extracts_each_view_once(small_corpus, tmp_path, computation
 def test_grid_search_over_cnn_extracts_each_view_once(small_corpus, tmp_path, computations,
                                                       requested):
     """The same with the package's pipeline and its CNN (TensorFlow: slow)."""
+    from sklearn_ser import make_ser_pipeline  # imports TensorFlow: only in this test
+
     X, y = small_corpus
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 1}
 

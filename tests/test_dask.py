@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter, make_ser_pipeline
+from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
 from sklearn_ser import features as F
 
 distributed = pytest.importorskip("dask.distributed")
@@ -100,6 +100,8 @@ def test_cnn_grid_search_runs_on_dask(client, corpus):
     not bit-reproducible across processes (the features it receives are, see
     the tests above), so its scores are not compared with the local ones.
     """
+    from sklearn_ser import make_ser_pipeline  # imports TensorFlow: only in this test
+
     X, y = corpus
     pipe = make_ser_pipeline(random_state=0, **{**FAST_PIPELINE_PARAMS, "cnn__epochs": 2})
     grid = {"cnn__learning_rate": [0.01, 0.003]}
