@@ -41,7 +41,10 @@ from sklearn.model_selection import (
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 
-__all__ = ["PROTOCOLS", "EvaluationResult", "evaluate", "speaker_split"]
+__all__ = [
+    "PROTOCOLS", "EvaluationResult", "evaluate", "fold_metrics", "label_order",
+    "speaker_split", "to_json_types",
+]
 
 #: Protocol names :func:`evaluate` accepts, with what they split on.
 PROTOCOLS: dict[str, str] = {
@@ -122,7 +125,7 @@ class EvaluationResult:
             test indices of each fold).
         """
         folds = [
-            {key: _plain(value) for key, value in row.items()}
+            {key: to_json_types(value) for key, value in row.items()}
             for row in self.fold_scores.to_dict(orient="records")
         ]
         summary = {
@@ -135,7 +138,7 @@ class EvaluationResult:
             "labels": [str(label) for label in self.labels],
             "summary": summary,
             "fold_scores": folds,
-            "classification_report": _plain(self.classification_report),
+            "classification_report": to_json_types(self.classification_report),
             "confusion_matrix": self.confusion_matrix.tolist(),
             "test_index": [test.tolist() for _, test in self.splits],
         }
@@ -150,12 +153,12 @@ class EvaluationResult:
         return "\n".join(lines) + "\n\n" + self.classification_report_text
 
 
-def _plain(value: Any) -> Any:
+def to_json_types(value: Any) -> Any:
     """Turn numpy scalars and arrays (also nested) into JSON types."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_json_types(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
+        return [to_json_types(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -270,7 +273,8 @@ def _fit_and_predict(estimator, X, y, train, test, fit_params):
     return pred, fit_time, time.perf_counter() - start
 
 
-def _fold_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+def fold_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy (UAR) and macro-F1: the one definition of the metrics."""
     with warnings.catch_warnings():
         # A fold may lack a class the model predicts; that is not an error.
         warnings.filterwarnings("ignore", message=".*y_pred contains classes.*")
@@ -282,8 +286,8 @@ def _fold_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def _label_order(values: np.ndarray) -> list[str]:
-    # Common-label-set order when it applies, else sorted.
+def label_order(values: np.ndarray) -> list[str]:
+    """Labels present in ``values``, in the common label set's order when they fit it."""
     from sklearn_ser.datasets import LABELS
 
     present = set(values.tolist())
@@ -405,7 +409,7 @@ def evaluate(
     rows = []
     for fold, ((train, test), (pred, fit_time, score_time)) in enumerate(zip(splits, outputs)):
         row = {"fold": fold, "n_train": len(train), "n_test": len(test)}
-        row.update(_fold_metrics(y[test], pred))
+        row.update(fold_metrics(y[test], pred))
         row["test_speakers"] = sorted(set(groups[test].tolist())) if groups is not None else None
         row["test_corpora"] = sorted(set(corpus[test].tolist())) if corpus is not None else None
         row["fit_time"] = fit_time
@@ -421,7 +425,7 @@ def evaluate(
     y_pred = np.concatenate([pred for pred, _, _ in outputs])
     test_index = np.concatenate([test for _, test in splits])
     if labels is None:
-        labels = _label_order(np.concatenate([y_true, y_pred]))
+        labels = label_order(np.concatenate([y_true, y_pred]))
     report_args = dict(labels=labels, zero_division=0)
     return EvaluationResult(
         protocol=name,

@@ -744,7 +744,8 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
         # Per-row statistics over clips, views and time, in float64 but a chunk of
         # images at a time: no float64 (or any) copy of the whole image array.
         flat = images.reshape(-1, self.n_rows_, self.n_columns)
-        chunks = [flat[i : i + 512] for i in range(0, flat.shape[0], 512)]
+        step = max(1, (8 << 20) // (4 * self.n_rows_ * self.n_columns))  # ~8 MB of images
+        chunks = [flat[i : i + step] for i in range(0, flat.shape[0], step)]
         count = flat.shape[0] * self.n_columns
         row_sum = sum(c.sum(axis=(0, 2), dtype=np.float64) for c in chunks)
         if self.standardize == "block":  # pool the rows of each block

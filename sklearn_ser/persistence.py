@@ -37,6 +37,8 @@ import joblib
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from sklearn_ser.evaluation import to_json_types
+
 __all__ = [
     "FORMAT",
     "EXPORT_FORMAT",
@@ -131,11 +133,7 @@ def _classes(pipeline: Any) -> list:
     classes = getattr(pipeline, "classes_", None)
     if classes is None:
         raise ValueError("the pipeline is not fitted (it has no classes_); fit it before saving")
-    return [_plain(c) for c in classes]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+    return [to_json_types(c) for c in classes]
 
 
 def _now() -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 # evaluation owns the metric definitions and the label order; reuse them.
-from sklearn_ser.evaluation import _fold_metrics, _label_order, _plain
+from sklearn_ser.evaluation import fold_metrics, label_order, to_json_types
 
 __all__ = [
     "classification_summary",
@@ -69,17 +69,17 @@ def classification_summary(
     if y_true.size == 0:
         raise ValueError("no predictions to summarise")
     if labels is None:
-        labels = _label_order(np.concatenate([y_true, y_pred]))
+        labels = label_order(np.concatenate([y_true, y_pred]))
     labels = list(labels)
-    metrics = _fold_metrics(y_true, y_pred)
+    metrics = fold_metrics(y_true, y_pred)
     kwargs = dict(labels=labels, zero_division=0)
     return {
         "n_samples": int(y_true.size),
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "uar": metrics["balanced_accuracy"],
-        "labels": [_plain(label) for label in labels],
-        "classification_report": _plain(
+        "labels": [to_json_types(label) for label in labels],
+        "classification_report": to_json_types(
             classification_report(y_true, y_pred, output_dict=True, **kwargs)
         ),
         "classification_report_text": classification_report(y_true, y_pred, **kwargs),
@@ -246,7 +246,7 @@ def write_report(
     if history:
         payload["history"] = {k: [float(v) for v in vals] for k, vals in history.items()}
     if extra:
-        payload["extra"] = _plain(dict(extra))
+        payload["extra"] = to_json_types(dict(extra))
     written["report.json"] = directory / "report.json"
     written["report.json"].write_text(json.dumps(payload, indent=2, default=str) + "\n")
 

@@ -272,6 +272,26 @@ def test_silent_input_gives_finite_output(mode):
     assert image.shape == (106, 160) and np.all(np.isfinite(image))
 
 
+@pytest.mark.parametrize("standardize", [None, "block"])
+def test_images_are_held_once(standardize):
+    """Peak memory of an extraction is the output array plus one clip's working set."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    views = np.empty((100, 2), dtype=object)
+    for index in np.ndindex(views.shape):
+        views[index] = rng.normal(scale=0.1, size=6000).astype(np.float32)
+    ext = FeatureImageExtractor(features=("mel", "chroma"), n_columns=4000,
+                                standardize=standardize)
+    ext.fit_transform(views[:2])  # warm up caches outside the measurement
+    tracemalloc.start()
+    images = ext.fit_transform(views)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert images.nbytes == 200 * 43 * 4000 * 4  # 138 MB
+    assert peak < 1.2 * images.nbytes  # a second copy would make it >= 2x
+
+
 # -- parallel map ------------------------------------------------------------------------
 def test_parallel_imap_keeps_order_and_streams():
     items = list(range(100))
