@@ -10,12 +10,15 @@ Sections (each prints a table):
    every librosa feature on the waveform, tonnetz on ``librosa.effects.harmonic``)
    against ``mode="faithful"`` and ``mode="fast"``, interleaved clip by clip so
    that machine load hits all three alike; medians of wall-clock and CPU time,
-   and the ratios.
+   and the ratios, for a first pass (fresh process) and a second (steady state).
+   40 clips spread over the corpus by default (``--clips``).
 2. **Fidelity**: per feature block, the largest difference to the straight
    recipe relative to the block's largest value (faithful must be <= 1e-4),
    and what fast mode changes.
 3. **Parallelism**: clips/s of loading, augmentation and extraction with
-   ``n_jobs=1`` and ``n_jobs=2`` (joblib process pool, started beforehand).
+   ``n_jobs=1`` and ``n_jobs=2`` (joblib process pool, started beforehand),
+   the CPU work parallelism adds, and a control (pure CPU work) that shows
+   what the machine gives two processes at the time.
 4. **Cache**: a GridSearchCV over CNN parameters, cold and then again with the
    feature cache warm, and the share of each search spent extracting features.
 5. ``--accuracy``: speaker-independent accuracy of a small classifier on
@@ -169,10 +172,39 @@ def report_per_clip(res: dict, n: int) -> str:
 
 
 # -- 3: parallelism -----------------------------------------------------------------------
+def _spin(_item: object, n: int) -> float:
+    """Pure CPU work, no data: what two processes can get out of the machine right now."""
+    total = 0.0
+    for i in range(n):
+        total += (i % 7) * 0.5
+    return total
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and all its children (the worker pool) so far."""
+    import psutil
+
+    me = psutil.Process()
+    procs = [me, *me.children(recursive=True)]
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def scaling(paths: list[str], repeats: int = 3) -> str:
     """Throughput of each step with 1 and 2 workers: best of ``repeats`` alternated runs.
 
-    The best run is the one least disturbed by anything else on the machine.
+    The best run is the one least disturbed by anything else on the machine. A
+    shared machine can hide scaling, so two controls are printed: the same
+    comparison for pure CPU work (what the machine gives two processes at
+    the time), and the CPU seconds each step spends in all processes (the
+    work that parallelism adds: pickling, transfers), which load elsewhere
+    does not change.
     """
     waves = AudioLoader().fit_transform(paths)
     steps = [
@@ -188,25 +220,45 @@ def scaling(paths: list[str], repeats: int = 3) -> str:
                                   ("augment", WaveformAugmenter(random_state=0, n_jobs=n_jobs)),
                                   ("features", FeatureImageExtractor(n_jobs=n_jobs))]),
          paths[: len(paths) // 6]),
+        ("pure CPU work (control)", lambda n_jobs: _Spinner(n_jobs), list(range(16))),
     ]
-    # Start the process pool and warm every step in it (imports, compiled kernels).
+    # Start the process pool and warm every step in it (imports, compiled kernels). The
+    # package must be imported by the workers' first task: loky restarts a worker whose
+    # memory grows by 300 MB after its first task, and the imports alone would.
     for _, step, X in steps:
         for n_jobs in (2, 1):
             step(n_jobs).fit_transform(X[:8])
     rows = []
     for name, step, X in steps:
         rate = {1: 0.0, 2: 0.0}
+        cpu = {1: np.inf, 2: np.inf}
         for n_jobs in (1, 2) * repeats:
+            before = _cpu_seconds()
             _, wall, _ = timed(step(n_jobs).fit_transform, X)
             rate[n_jobs] = max(rate[n_jobs], len(X) / wall)
+            cpu[n_jobs] = min(cpu[n_jobs], _cpu_seconds() - before)
         rows.append([name, len(X), f"{rate[1]:.1f}", f"{rate[2]:.1f}",
-                     f"{rate[2] / rate[1]:.2f}x"])
+                     f"{rate[2] / rate[1]:.2f}x", f"{cpu[1]:.2f}", f"{cpu[2]:.2f}",
+                     f"{100 * (cpu[2] / cpu[1] - 1):+.0f} %"])
     return "\n".join([
         f"\n3. Parallelism: clips/s with n_jobs=1 and n_jobs=2 (warm process pool; best of "
-        f"{repeats} alternated runs)\n",
-        table(rows, ["step", "clips", "1 worker", "2 workers", "2 vs 1"]),
+        f"{repeats} alternated runs), and CPU seconds in all processes (least of the runs)\n",
+        table(rows, ["step", "clips", "1 worker", "2 workers", "2 vs 1", "cpu s (1)",
+                     "cpu s (2)", "extra work"]),
         f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
     ])
+
+
+class _Spinner:
+    """The control workload behind the same ``fit_transform`` interface as the steps."""
+
+    def __init__(self, n_jobs: int):
+        self.n_jobs = n_jobs
+
+    def fit_transform(self, X):
+        from sklearn_ser._parallel import parallel_map
+
+        return parallel_map(_spin, X, n_jobs=self.n_jobs, args=[(1_000_000,)] * len(X))
 
 
 # -- 4: cache -------------------------------------------------------------------------------
@@ -290,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="clips timed one by one (0 skips sections 1 and 2)")
     parser.add_argument("--scaling-clips", type=int, default=240,
                         help="clips for the n_jobs comparison (0 skips it)")
+    parser.add_argument("--scaling-repeats", type=int, default=3,
+                        help="alternated runs per n_jobs; the best counts (shared machines)")
     parser.add_argument("--cache-clips", type=int, default=48,
                         help="clips in the grid search (0 skips the cache section)")
     parser.add_argument("--cache-mode", default="faithful", choices=("faithful", "fast"))
@@ -311,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
         print(report_per_clip(per_clip(list(waves)), len(waves)))
 
     if args.scaling_clips:
-        print(scaling([str(p) for p in pick(files, args.scaling_clips)]))
+        print(scaling([str(p) for p in pick(files, args.scaling_clips)], args.scaling_repeats))
 
     def emotion(p: Path) -> str:
         return p.stem.split("-")[2]

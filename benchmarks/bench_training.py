@@ -70,8 +70,8 @@ def wrapper_fit(X, y, *, architecture, epochs, batch_size, seed):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=600)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=1200)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--architecture", default="reference", choices=("reference", "compact"))
     parser.add_argument("--repeats", type=int, default=3, help="fits per side, alternated")
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{100 * (rate_cpu / base_cpu - 1):+8.1f}% {np.median(totals[name]):13.1f}")
 
     # Prediction: the wrapper's batch (predict_batch_size) against Keras' own at equal
-    # and at default batch sizes; best of 3 runs each, alternated.
+    # and at default batch sizes; best of 5 runs each, alternated.
     images = X[:, None]  # (n_clips, n_views=1, rows, cols), as the pipeline passes them
     batch = clf.predict_batch_size
     runs = {
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     rates = {name: 0.0 for name in runs}
     for run in runs.values():  # trace the prediction graphs
         run()
-    for _ in range(3):
+    for _ in range(5):
         for name, run in runs.items():
             start = time.perf_counter()
             run()

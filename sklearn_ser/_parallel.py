@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 # Chunks per worker: enough for load balancing and a moving bar, few enough to
 # keep the task overhead negligible.
-_CHUNKS_PER_WORKER = 16
-_MAX_CHUNK = 16
+_CHUNKS_PER_WORKER = 4
+_MAX_CHUNK = 32
 
 
 def parallel_imap(

@@ -48,12 +48,16 @@ import librosa
 import numba
 import numpy as np
 import scipy.sparse
-from librosa.core.pitch import _parabolic_interpolation  # piptrack's peak interpolation
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from sklearn_ser._parallel import parallel_imap
 from sklearn_ser.audio import check_waveform_views
+
+try:  # piptrack's peak interpolation (private): without it, librosa's own estimate_tuning
+    from librosa.core.pitch import _parabolic_interpolation
+except ImportError:  # pragma: no cover - depends on the librosa version
+    _parabolic_interpolation = None
 
 #: Feature blocks of the reference recipe, top to bottom.
 REFERENCE_FEATURES = ("mel", "chroma", "mfcc_delta2", "contrast", "tonnetz")
@@ -229,7 +233,8 @@ def _estimate_tuning(spectrogram: np.ndarray, *, sr: int, bins_per_octave: int) 
     n_fft = 2 * (spectrogram.shape[-2] - 1)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
     rows = np.flatnonzero((150.0 <= freqs) & (freqs < min(4000.0, sr / 2)))
-    if rows.size == 0 or rows[0] == 0 or rows[-1] == freqs.size - 1:
+    if (_parabolic_interpolation is None or rows.size == 0 or rows[0] == 0
+            or rows[-1] == freqs.size - 1):
         return float(librosa.estimate_tuning(S=spectrogram, sr=sr,
                                              bins_per_octave=bins_per_octave))
     lo, hi = rows[0] - 1, rows[-1] + 2  # one neighbour each side
@@ -374,7 +379,13 @@ def _cqt_plan(sr: int, hop_length: int, tuning: float, early: int = 0) -> _CQTPl
     fmin = librosa.note_to_hz("C1") * 2.0 ** (tuning / bpo)
     freqs = librosa.interval_frequencies(n_bins, fmin=fmin, intervals="equal",
                                          bins_per_octave=bpo, sort=True)
-    alpha = librosa.filters._relative_bandwidth(freqs=freqs)
+    # vqt's relative bandwidths (a private helper; equal-tempered bins all share one value).
+    relative_bandwidth = getattr(librosa.filters, "_relative_bandwidth", None)
+    if relative_bandwidth is not None:
+        alpha = relative_bandwidth(freqs=freqs)
+    else:  # pragma: no cover - depends on the librosa version
+        r = 2.0 ** (1.0 / bpo)
+        alpha = np.full(n_bins, (r**2 - 1) / (r**2 + 1))
     _, cutoff = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window="hann",
                                                 filter_scale=1, gamma=0, alpha=alpha)
     # librosa's early downsampling: skip octaves of sample rate the filters never reach.

@@ -486,7 +486,8 @@ def _as_views(X) -> tuple[np.ndarray, int]:
             "X must be feature images of shape (n_clips, rows, columns) or "
             f"(n_clips, n_views, rows, columns), got shape {images.shape}"
         )
-    if not np.all(np.isfinite(images)):
+    # min/max propagate NaN and reveal inf without a temporary array the size of X.
+    if images.size and not (np.isfinite(images.min()) and np.isfinite(images.max())):
         raise ValueError("X contains NaN or infinite values")
     return images, images.shape[1]
 
