@@ -5,6 +5,13 @@ Build (warnings are errors, as in CI)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 Nothing is fetched from the network: intersphinx is not enabled.
+
+The example gallery (sphinx-gallery) executes every ``examples/plot_*.py``
+during the build with the examples' quick settings on synthetic data
+(``SKLEARN_SER_EXAMPLE_QUICK=1``, as the tests run them), so the whole build
+takes a few minutes. ``SKLEARN_SER_EXAMPLE_QUICK=0`` runs the full settings
+(and lets the RAVDESS example use ``$SKLEARN_SER_RAVDESS``);
+``-D plot_gallery=0`` builds without running them.
 """
 
 import os
@@ -16,7 +23,13 @@ import sklearn_ser
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Set before sphinx-gallery runs the examples (they read it when executed).
+QUICK_EXAMPLES = os.environ.setdefault("SKLEARN_SER_EXAMPLE_QUICK", "1") == "1"
+if QUICK_EXAMPLES:
+    # Quick runs use the synthetic corpus, as in tests/test_examples.py.
+    os.environ.pop("SKLEARN_SER_RAVDESS", None)
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))  # docs/_ext: gallery_helpers, result_tables
 
 project = "sklearn_ser"
 author = "sklearn_ser developers"
@@ -30,6 +43,8 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "result_tables",  # docs/_ext: tables rendered from benchmarks/results/*.json
 ]
 
 templates_path = ["_templates"]
@@ -55,6 +70,10 @@ numpydoc_xref_param_type = False
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_ser {release}"
 html_static_path = ["_static"]
+html_css_files = ["sklearn_ser.css"]  # code blocks wrap instead of being cut off
+# Example pages get the width of the left navigation for their code (prev/next and
+# the breadcrumbs still lead through the gallery): 100-character lines fit unwrapped.
+html_sidebars = {"auto_examples/*": []}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": True,
@@ -63,6 +82,33 @@ html_theme_options = {
     "footer_end": [],
 }
 html_show_sourcelink = False
+
+# -- Example gallery -------------------------------------------------------------
+# Every examples/plot_*.py is executed; its printed output and matplotlib figures
+# are embedded, and it is offered as a script and a notebook. API pages list the
+# examples that use each object (the "Examples using" mini-gallery of the
+# autosummary templates, from the backreferences written into generated/).
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": re.escape(os.sep) + r"plot_.*\.py$",
+    "within_subsection_order": "gallery_helpers.example_order",
+    "minigallery_sort_order": "gallery_helpers.example_order",
+    "backreferences_dir": "generated",
+    "doc_module": ("sklearn_ser",),
+    "image_scrapers": ("matplotlib",),
+    # The examples run one after another in this process: reset global state.
+    "reset_modules": ("matplotlib", "gallery_helpers.reset_sklearn_config"),
+    "matplotlib_animations": False,
+    "remove_config_comments": True,
+    "download_all_examples": True,
+    "thumbnail_size": (400, 280),
+    # No sg_execution_times pages: they load scripts from CDNs and would be a page
+    # outside every toctree; each example page states its own running time.
+    "write_computation_times": False,
+    "show_memory": False,
+    "abort_on_example_error": False,  # report every failing example, then fail the build
+}
 
 
 # In reStructuredText a bare word ending in "_" is a hyperlink reference, so a

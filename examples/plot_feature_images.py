@@ -44,7 +44,7 @@ if not QUICK:
 waves = AudioLoader().fit_transform(data.filenames)
 extractor = FeatureImageExtractor(features=features, mel_db=True)
 images = extractor.fit_transform(waves)
-print("image shape (clips, views, rows, columns):", images.shape)
+print("image shape (clips, rows, columns):", images.shape)
 print("rows of each block:", {k: (v.start, v.stop) for k, v in extractor.block_slices_.items()})
 
 # %%
@@ -53,7 +53,7 @@ print("rows of each block:", {k: (v.start, v.stop) for k, v in extractor.block_s
 # Angry and happy clips are louder, brighter and higher in pitch than sad
 # ones; look at the upper mel rows and the contrast block.
 fig, axes = plt.subplots(2, 2, figsize=(14, 9), layout="constrained")
-for ax, image, label in zip(axes.flat, images[:, 0], data.target):
+for ax, image, label in zip(axes.flat, images, data.target):
     plot_feature_image(image, block_slices=extractor.block_slices_, duration=2.0, ax=ax,
                        title=f"{label}")
 plt.show()

@@ -13,24 +13,32 @@ The steps are ordinary estimators: :class:`AudioLoader` (``load``),
 (``features``) and :class:`SERClassifier` (``cnn``).
 """
 
-from sklearn_ser._quiet import quiet_tensorflow_logs
-
-quiet_tensorflow_logs()
-
-from sklearn_ser.audio import AudioLoader, load_audio  # noqa: E402
-from sklearn_ser.augment import WaveformAugmenter  # noqa: E402
-from sklearn_ser.exceptions import AudioFileError  # noqa: E402
-from sklearn_ser.features import FeatureImageExtractor, feature_image  # noqa: E402
+from sklearn_ser.exceptions import AudioFileError
 
 __version__ = "0.1.0"
 
-# The Keras-backed parts import TensorFlow (seconds); load them on first use so
-# that `import sklearn_ser` and the command line's --help stay fast.
+# Every estimator is loaded on first use: the Keras-backed parts import TensorFlow,
+# the feature images librosa and numba (seconds). `import sklearn_ser`, the command
+# line's --help and unpickling a model that has no Keras part import only what they use.
 _LAZY = {
+    "AudioLoader": "sklearn_ser.audio",
+    "load_audio": "sklearn_ser.audio",
+    "WaveformAugmenter": "sklearn_ser.augment",
+    "FeatureImageExtractor": "sklearn_ser.features",
+    "feature_image": "sklearn_ser.features",
     "SERClassifier": "sklearn_ser.models",
     "build_cnn": "sklearn_ser.models",
     "make_ser_pipeline": "sklearn_ser.pipeline",
     "PRESETS": "sklearn_ser.pipeline",
+    # Long recordings: imports pandas and soxr, not TensorFlow, but only when used.
+    "predict_segments": "sklearn_ser.segments",
+    # Optional openSMILE features: the module imports opensmile only when used.
+    "OpenSmileFunctionals": "sklearn_ser.functionals",
+    # The pretrained GE2E encoder (numpy; reads its weights from the resemblyzer wheel).
+    "GE2EEncoder": "sklearn_ser.encoders",
+    "SpeakerStandardizer": "sklearn_ser.adaptation",
+    "ViewsClassifier": "sklearn_ser.views",
+    "Views": "sklearn_ser.views",
 }
 
 
@@ -46,11 +54,17 @@ __all__ = [
     "AudioFileError",
     "AudioLoader",
     "FeatureImageExtractor",
+    "GE2EEncoder",
+    "OpenSmileFunctionals",
     "PRESETS",
     "SERClassifier",
+    "SpeakerStandardizer",
+    "Views",
+    "ViewsClassifier",
     "WaveformAugmenter",
     "build_cnn",
     "feature_image",
     "load_audio",
     "make_ser_pipeline",
+    "predict_segments",
 ]

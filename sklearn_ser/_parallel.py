@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from joblib.parallel import get_active_backend
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
@@ -23,6 +25,47 @@ from tqdm.auto import tqdm
 # keep the task overhead negligible.
 _CHUNKS_PER_WORKER = 4
 _MAX_CHUNK = 32
+# Requested n_jobs values already reported as capped (the warning is given once each).
+_CAPPED: set[int] = set()
+
+
+def cap_n_jobs(n_jobs: int | None) -> int | None:
+    """Cap a positive ``n_jobs`` at the machine's cores, warning once per value.
+
+    More local worker processes than cores only cost memory (each loads the
+    libraries and its share of the data): ``n_jobs=4000`` would start 4000
+    processes. A ``joblib.parallel_backend`` other than the local ones (dask)
+    schedules on its own workers and is left alone, as are ``None`` and
+    negative values (joblib already counts those from the cores).
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The requested number of workers.
+
+    Returns
+    -------
+    int or None
+        ``min(n_jobs, cores)`` for positive values, else ``n_jobs`` unchanged.
+    """
+    if n_jobs is None or n_jobs <= 0:
+        return n_jobs
+    backend, _ = get_active_backend()
+    if type(backend).__name__ not in ("LokyBackend", "MultiprocessingBackend",
+                                      "ThreadingBackend", "SequentialBackend"):
+        return n_jobs
+    cores = cpu_count()
+    if n_jobs <= cores:
+        return n_jobs
+    if n_jobs not in _CAPPED:
+        _CAPPED.add(n_jobs)
+        warnings.warn(
+            f"n_jobs={n_jobs} is more than the {cores} CPU cores of this machine; "
+            f"using n_jobs={cores}",
+            UserWarning,
+            stacklevel=4,
+        )
+    return cores
 
 
 def parallel_imap(
@@ -63,6 +106,7 @@ def parallel_imap(
     extras = list(args) if args is not None else [()] * len(items)
     if len(extras) != len(items):
         raise ValueError(f"got {len(extras)} argument tuples for {len(items)} items")
+    n_jobs = cap_n_jobs(n_jobs)
     here = n_jobs == 1 or (n_jobs is None and _inside_dask_task())
     n_workers = 1 if here else max(1, effective_n_jobs(n_jobs))
     size = max(1, min(_MAX_CHUNK, math.ceil(len(items) / (_CHUNKS_PER_WORKER * n_workers))))

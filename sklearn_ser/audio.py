@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterable
+from numbers import Integral, Real
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
-from sklearn.base import BaseEstimator, TransformerMixin
+import soxr
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 
 from sklearn_ser._parallel import parallel_map
-from sklearn_ser.exceptions import AudioFileError
+from sklearn_ser._validation import N_JOBS, VERBOSE
+from sklearn_ser.exceptions import AudioFileError, AudioFileWarning
 
 #: Peak amplitude under which a clip counts as silent (-100 dBFS).
 SILENCE_PEAK = 1e-5
+#: Default longest audio (seconds) that the loader decodes: ten minutes, far more
+#: than an utterance, far less than the gigabytes an hour-long file costs once resampled.
+MAX_DURATION = 600.0
+#: Long-recording API named in the max_duration error.
+LONG_RECORDING_API = "sklearn_ser.segments.predict_segments"
 
 
 def load_audio(
@@ -27,6 +37,7 @@ def load_audio(
     pad: bool = True,
     min_duration: float = 0.0,
     trim_db: float | None = None,
+    max_duration: float | None = MAX_DURATION,
 ) -> np.ndarray:
     """Read one audio file as a mono float32 waveform at ``sr`` Hz.
 
@@ -53,6 +64,13 @@ def load_audio(
     trim_db : float or None, default=None
         Trim leading and trailing parts quieter than ``trim_db`` decibels below
         the peak (``librosa.effects.trim``) before cropping to ``duration``.
+    max_duration : float or None, default=600.0
+        Longest audio, in seconds, that is decoded: the file header is checked
+        *before* anything is decoded or resampled (a header claiming 1 Hz
+        turns 8 KB into hours). Counts what would be read, i.e. after
+        ``offset`` and, without ``trim_db``, up to ``duration``. ``None``: no
+        limit. Long recordings go through
+        ``sklearn_ser.segments.predict_segments`` instead.
 
     Returns
     -------
@@ -64,41 +82,201 @@ def load_audio(
         Naming the file and the problem: missing, a directory, empty (0 bytes),
         not decodable, no samples, NaN/inf samples, silent, or too short.
     """
-    y = _read(Path(path), sr=sr, offset=offset, duration=None if trim_db else duration)
+    y = _read(Path(path), sr=sr, offset=offset, duration=None if trim_db else duration,
+              max_duration=max_duration)
     problem = _signal_problem(y, sr=sr, min_duration=min_duration)
     if problem:
         raise AudioFileError({str(path): problem})
+    return condition_waveform(y, sr=sr, duration=duration, pad=pad, trim_db=trim_db)
+
+
+def condition_waveform(
+    y: np.ndarray,
+    *,
+    sr: int,
+    duration: float | None = None,
+    pad: bool = True,
+    trim_db: float | None = None,
+) -> np.ndarray:
+    """Apply the per-clip processing of :func:`load_audio` to an in-memory waveform.
+
+    Trim leading and trailing silence, crop to ``duration`` and zero-pad to
+    it: what :func:`load_audio` does after decoding, so that a window cut
+    from a long recording (:func:`sklearn_ser.predict_segments`) is
+    prepared like a clip read from a file.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Mono waveform at ``sr`` Hz.
+    sr : int
+        Sample rate of ``y`` in Hz.
+    duration : float or None, default=None
+        Seconds to keep; with ``pad=True`` shorter waveforms are zero-padded
+        to exactly ``round(duration * sr)`` samples.
+    pad : bool, default=True
+        Zero-pad waveforms shorter than ``duration``.
+    trim_db : float or None, default=None
+        Trim leading and trailing parts quieter than ``trim_db`` decibels
+        below the peak (``librosa.effects.trim``) before cropping.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples_out,)
+    """
     if trim_db is not None:
-        y = librosa.effects.trim(y, top_db=trim_db)[0]
-        if duration is not None:
-            y = y[: int(round(duration * sr))]
-    if duration is not None and pad:
-        y = librosa.util.fix_length(y, size=int(round(duration * sr)))
+        y = trim_silence(y, top_db=trim_db)
+    if duration is not None:
+        size = int(round(duration * sr))
+        y = y[:size]
+        if pad and y.size < size:
+            y = np.pad(y, (0, size - y.size))
     return y
 
 
-def _read(path: Path, *, sr: int, offset: float, duration: float | None) -> np.ndarray:
+# The two librosa operations every clip goes through, computed as librosa computes them
+# (the tests compare them with librosa, sample for sample) but without importing librosa:
+# its first import costs about a second, which a fresh process predicting one clip with
+# a model that needs nothing else from librosa should not pay.
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """``librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr)``: soxr "HQ", same length.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    orig_sr, target_sr : int
+        Sample rates in Hz.
+
+    Returns
+    -------
+    ndarray of shape (ceil(n_samples * target_sr / orig_sr),), the dtype of ``y``
+    """
+    if orig_sr == target_sr:
+        return y
+    size = int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr))
+    out = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")[:size]
+    if out.shape[-1] < size:
+        out = np.pad(out, (0, size - out.shape[-1]))
+    return np.asarray(out, dtype=y.dtype)
+
+
+def trim_silence(
+    y: np.ndarray, *, top_db: float, frame_length: int = 2048, hop_length: int = 512
+) -> np.ndarray:
+    """``librosa.effects.trim(y, top_db=top_db)[0]``: drop leading and trailing silence.
+
+    A frame is silent when its RMS (centred, zero-padded frames) is more than
+    ``top_db`` decibels below the loudest frame's.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    top_db : float
+        Threshold in decibels below the peak frame.
+    frame_length, hop_length : int
+        RMS frames (librosa's defaults).
+
+    Returns
+    -------
+    ndarray
+        The part of ``y`` from the first to the last non-silent frame.
+    """
+    padded = np.pad(y, frame_length // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length]
+    power = np.mean(np.square(np.abs(frames)), axis=-1)
+    rms = np.sqrt(power)
+    # librosa.amplitude_to_db(rms, ref=np.max): power_to_db of rms**2 with amin=1e-10.
+    db = 10.0 * np.log10(np.maximum(1e-10, np.square(rms))) - 10.0 * np.log10(
+        np.maximum(1e-10, np.square(np.max(rms)))
+    )
+    loud = np.flatnonzero(db > -top_db)
+    if loud.size == 0:
+        return y[:0]
+    return y[int(loud[0]) * hop_length : min(y.shape[-1], (int(loud[-1]) + 1) * hop_length)]
+
+
+def _read(path: Path, *, sr: int, offset: float, duration: float | None,
+          max_duration: float | None = None) -> np.ndarray:
     """Decode, downmix and resample; raise AudioFileError for file-level problems."""
+    check_audio_file(path)
+    try:
+        with sf.SoundFile(path) as f:
+            native_sr = f.samplerate
+            start = int(round(offset * native_sr))
+            frames = -1 if duration is None else int(round(duration * native_sr))
+            _check_length(path, f, start=start, frames=frames, max_duration=max_duration)
+            if start:
+                f.seek(min(start, f.frames))
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+            _warn_if_short(path, f, start=start, frames=frames, n_read=data.shape[0])
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioFileError({str(path): f"cannot be decoded as audio ({exc})"}) from None
+    y = downmix(data)
+    if native_sr != sr and y.size:
+        y = resample(y, orig_sr=native_sr, target_sr=sr)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def _check_length(path: Path, f: sf.SoundFile, *, start: int, frames: int,
+                  max_duration: float | None) -> None:
+    """Refuse, from the header alone, audio longer than ``max_duration`` seconds."""
+    if max_duration is None:
+        return
+    available = max(f.frames - start, 0)
+    n = available if frames < 0 else min(frames, available)
+    seconds = n / f.samplerate
+    if seconds > max_duration:
+        raise AudioFileError({str(path): (
+            f"is too long: {seconds:.1f} s to decode (header: {f.frames} samples at "
+            f"{f.samplerate} Hz), more than max_duration={max_duration:g} s; for long "
+            f"recordings use {LONG_RECORDING_API}, or raise max_duration"
+        )})
+
+
+_DECLARED_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _warn_if_short(path: Path, f: sf.SoundFile, *, start: int, frames: int,
+                   n_read: int) -> None:
+    """Warn when the header promised more samples than the file holds (a truncated file)."""
+    expected = max(f.frames - start, 0) if frames < 0 else min(frames, max(f.frames - start, 0))
+    declared = _DECLARED_DATA.search(f.extra_info or "")
+    if n_read < expected:
+        detail = f"{expected} samples promised by the header, {n_read} read"
+    elif declared and int(declared[1]) > int(declared[2]):
+        # libsndfile shrinks a WAV's sample count to the bytes present, and logs it.
+        detail = (f"the header declares {int(declared[1])} bytes of audio, the file holds "
+                  f"{int(declared[2])}")
+    else:
+        return
+    warnings.warn(
+        f"{path}: the file holds less audio than its header says ({detail}); it is probably "
+        "truncated, only what is there is used",
+        AudioFileWarning,
+        stacklevel=5,
+    )
+
+
+def check_audio_file(path: str | os.PathLike) -> None:
+    """Raise :class:`AudioFileError` if ``path`` is missing, a directory or 0 bytes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The audio file.
+    """
+    path = Path(path)
     if not path.exists():
         raise AudioFileError({str(path): "file not found"})
     if path.is_dir():
         raise AudioFileError({str(path): "is a directory, not an audio file"})
     if path.stat().st_size == 0:
         raise AudioFileError({str(path): "file is empty (0 bytes)"})
-    try:
-        with sf.SoundFile(path) as f:
-            native_sr = f.samplerate
-            start = int(round(offset * native_sr))
-            frames = -1 if duration is None else int(round(duration * native_sr))
-            if start:
-                f.seek(min(start, f.frames))
-            data = f.read(frames=frames, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioFileError({str(path): f"cannot be decoded as audio ({exc})"}) from None
-    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if native_sr != sr and y.size:
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr)
-    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def downmix(data: np.ndarray) -> np.ndarray:
+    """Average the channels of ``data`` (shape (n_frames, n_channels)) into one."""
+    return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
 
 
 def _signal_problem(y: np.ndarray, *, sr: int, min_duration: float) -> str | None:
@@ -171,8 +349,14 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     trim_db : float or None, default=None
         Trim leading/trailing silence quieter than this many dB below the
         clip's peak before cropping to ``duration`` (``None``: no trimming).
+    max_duration : float or None, default=600.0
+        Files with more than this many seconds to decode are refused with an
+        :class:`AudioFileError`, checked from the file header before anything
+        is decoded or resampled (``None``: no limit). One clip becomes one
+        image and one label: classify long recordings window by window with
+        ``sklearn_ser.segments.predict_segments``.
     n_jobs : int or None, default=None
-        Files decoded in parallel with joblib.
+        Files decoded in parallel with joblib (capped at the machine's cores).
     verbose : int, default=0
         Show a progress bar when > 0.
 
@@ -184,6 +368,17 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     ((2,), dtype('float32'))
     """
 
+    _parameter_constraints: dict = {
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "offset": [Interval(Real, 0, None, closed="left")],
+        "duration": [Interval(Real, 0, None, closed="neither"), None],
+        "min_duration": [Interval(Real, 0, None, closed="left")],
+        "trim_db": [Interval(Real, 0, None, closed="neither"), None],
+        "max_duration": [Interval(Real, 0, None, closed="neither"), None],
+        "n_jobs": N_JOBS,
+        "verbose": VERBOSE,
+    }
+
     def __init__(
         self,
         sr: int = 22050,
@@ -192,6 +387,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         duration: float | None = None,
         min_duration: float = 0.1,
         trim_db: float | None = None,
+        max_duration: float | None = MAX_DURATION,
         n_jobs: int | None = None,
         verbose: int = 0,
     ):
@@ -200,9 +396,11 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         self.duration = duration
         self.min_duration = min_duration
         self.trim_db = trim_db
+        self.max_duration = max_duration
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate parameters and paths; nothing is learned.
 
@@ -216,7 +414,6 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         -------
         self : AudioLoader
         """
-        self._check_params()
         check_paths(X)
         self.n_features_in_ = 1
         return self
@@ -247,8 +444,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc="loading audio",
-            args=[(self.sr, self.offset, self.duration, self.min_duration, self.trim_db)]
-            * len(paths),
+            args=[(self.sr, self.offset, self.duration, self.min_duration, self.trim_db,
+                   self.max_duration)] * len(paths),
         )
         problems = {p: r for p, r in zip(paths, results) if isinstance(r, str)}
         if problems:
@@ -256,14 +453,8 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         return as_waveform_array(results)
 
     def _check_params(self) -> None:
-        if not (isinstance(self.sr, int | np.integer) and self.sr > 0):
-            raise ValueError(f"sr must be a positive integer (Hz), got {self.sr!r}")
-        if self.offset < 0:
-            raise ValueError(f"offset must be >= 0 seconds, got {self.offset!r}")
-        if self.duration is not None and not self.duration > 0:
-            raise ValueError(f"duration must be None or > 0 seconds, got {self.duration!r}")
-        if self.min_duration < 0:
-            raise ValueError(f"min_duration must be >= 0 seconds, got {self.min_duration!r}")
+        # transform works without fit (the loader is stateless): validate here too.
+        self._validate_params()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -275,48 +466,13 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 
 def _load_or_problem(
     path: str, sr: int, offset: float, duration: float | None, min_duration: float,
-    trim_db: float | None,
+    trim_db: float | None, max_duration: float | None = MAX_DURATION,
 ) -> np.ndarray | str:
     """Load one file; return the problem text instead of raising (so all are reported)."""
     try:
         return load_audio(
             path, sr=sr, offset=offset, duration=duration, min_duration=min_duration,
-            trim_db=trim_db,
+            trim_db=trim_db, max_duration=max_duration,
         )
     except AudioFileError as exc:
         return exc.problems[str(path)]
-
-
-def check_waveform_views(X: object) -> np.ndarray:
-    """Validate waveforms and return them as an object array of shape (n_clips, n_views).
-
-    Accepts what :class:`AudioLoader` and :class:`~sklearn_ser.WaveformAugmenter`
-    return (1-D or 2-D object arrays of 1-D float arrays), a list of 1-D
-    arrays, or a float array of shape (n_clips, n_samples) or
-    (n_clips, n_views, n_samples).
-    """
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim == 2:
-            X = X[:, None, :]
-        if X.ndim != 3:
-            raise ValueError(
-                "numeric waveform input must have shape (n_clips, n_samples) or "
-                f"(n_clips, n_views, n_samples), got {X.shape}"
-            )
-        out = np.empty(X.shape[:2], dtype=object)
-        for i, j in np.ndindex(*X.shape[:2]):
-            out[i, j] = X[i, j]
-        return out
-    if not isinstance(X, np.ndarray):
-        X = as_waveform_array(X)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"waveforms must be a 1-D or 2-D object array, got shape {X.shape}")
-    for w in X.flat:
-        if not (isinstance(w, np.ndarray) and w.ndim == 1):
-            raise TypeError(
-                "each waveform must be a 1-D numpy array (did you pass file paths to a step "
-                "that expects audio? Put AudioLoader first)"
-            )
-    return X

@@ -4,10 +4,10 @@ How it cannot leak
 ------------------
 :class:`WaveformAugmenter` is an ordinary transformer whose ``fit_transform``
 differs from ``fit().transform()`` (scikit-learn's ``TargetEncoder`` is the
-precedent): ``fit_transform`` returns several *views* of each training clip
-along a second axis, ``transform`` returns only the clean clip. A
-:class:`~sklearn.pipeline.Pipeline` calls ``fit_transform`` on its
-intermediate steps inside ``fit`` and ``transform`` inside ``predict``,
+precedent): ``fit_transform`` returns several named *views* of each training
+clip as a :class:`~sklearn_ser.views.Views`, ``transform`` returns only the
+clean clips. A :class:`~sklearn.pipeline.Pipeline` calls ``fit_transform`` on
+its intermediate steps inside ``fit`` and ``transform`` inside ``predict``,
 ``predict_proba`` and ``score``. So:
 
 * predictions are always made on clean audio;
@@ -15,24 +15,25 @@ intermediate steps inside ``fit`` and ``transform`` inside ``predict``,
   ``GridSearchCV``/``cross_val_score`` each fold's pipeline sees only that
   fold's training clips in ``fit``, so no copy of a test clip is ever trained
   on (compare augmenting the whole corpus first, then splitting);
-* the classifier receives an array of shape (n_clips, n_views, ...) and
-  trains on every view with its clip's label, so ``y`` keeps one entry per
-  clip and stays aligned.
+* the classifier trains on every view with its clip's label, so ``y`` keeps
+  one entry per clip and stays aligned (see :mod:`sklearn_ser.views`).
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import librosa
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 
 from sklearn_ser._parallel import parallel_map
-from sklearn_ser.audio import check_waveform_views
+from sklearn_ser._validation import N_JOBS, VERBOSE, RealOrRange
+from sklearn_ser.views import Views, as_clips
 
 #: Reference recipe: each clip clean, with noise, and noisy + pitch-shifted + time-stretched.
 REFERENCE_VIEWS = ("clean", "noise", "noise+pitch+stretch")
@@ -72,10 +73,10 @@ def _draw(amount: AmountLike, rng: np.random.RandomState) -> float:
 class WaveformAugmenter(TransformerMixin, BaseEstimator):
     """Make augmented views of each training clip; pass clean audio at predict.
 
-    ``fit_transform`` returns an object array of shape (n_clips, n_views):
-    column *j* is ``views[j]`` applied to each clip. ``transform`` (used by
-    ``predict``, ``predict_proba`` and ``score``) returns the clean clips as
-    shape (n_clips, 1). See the module docstring for why this cannot leak.
+    ``fit_transform`` returns a :class:`~sklearn_ser.views.Views` whose view
+    *j* is ``views[j]`` applied to each clip, named after it. ``transform``
+    (used by ``predict``, ``predict_proba`` and ``score``) returns the clean
+    clips, shape (n_clips,). See the module docstring for why this cannot leak.
 
     Parameters
     ----------
@@ -108,9 +109,24 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
     ----------
     n_views_ : int
         Number of views made per clip by ``fit_transform``.
+    view_names_ : tuple of str
+        Name of each view (``"clean"`` for the unaugmented clip).
     """
 
     _OPERATIONS = ("noise", "pitch", "stretch", "gain", "shift")
+
+    _parameter_constraints: dict = {
+        "views": [list, tuple],  # the names themselves are checked by _parse_views
+        "noise_amplitude": [RealOrRange(0.0)],
+        "pitch_steps": [RealOrRange(-48.0, 48.0)],
+        "stretch_rate": [RealOrRange(0.0, 100.0, open_low=True)],
+        "gain_db": [RealOrRange(-120.0, 120.0)],
+        "shift_seconds": [RealOrRange()],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": N_JOBS,
+        "verbose": VERBOSE,
+    }
 
     def __init__(
         self,
@@ -137,6 +153,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate the parameters; nothing is learned from the data.
 
@@ -151,9 +168,12 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         """
         self._chains = self._parse_views()
         self.n_views_ = len(self._chains)
+        self.view_names_ = tuple(
+            "+".join(chain) if chain else "clean" for chain in self._chains
+        )
         return self
 
-    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+    def fit_transform(self, X, y=None, **fit_params) -> Views:
         """Fit, then return every view of every clip (training data only).
 
         Parameters
@@ -163,10 +183,12 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        views : ndarray of shape (n_clips, n_views), dtype object
+        views : Views
+            Waveforms of shape (n_clips, n_views), one name per view
+            (the ``views`` parameter; ``"clean"`` for the unaugmented one).
         """
         self.fit(X, y)
-        clips = check_waveform_views(X)[:, 0]
+        clips = as_clips(X)
         # Each clip's seed is a function of the random_state and the clip's content, so
         # a clip gets the same views in every fold, in any order and for any n_jobs:
         # results repeat and a feature cache (memory=) recognises the views.
@@ -183,7 +205,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         out = np.empty((len(clips), self.n_views_), dtype=object)
         for i, row in enumerate(rows):
             out[i, :] = row
-        return out
+        return Views(out, self.view_names_)
 
     def transform(self, X) -> np.ndarray:
         """Return the clean clips unchanged (prediction time: no augmentation).
@@ -194,9 +216,9 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        clean : ndarray of shape (n_clips, 1), dtype object
+        clean : ndarray of shape (n_clips,), dtype object
         """
-        return check_waveform_views(X)[:, :1]
+        return as_clips(X)
 
     def _augment_clip(self, y: np.ndarray, seed: int) -> list[np.ndarray]:
         rng = np.random.RandomState(seed)

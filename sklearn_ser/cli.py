@@ -139,6 +139,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (a number), got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _n_jobs(text: str) -> int:
     try:
         value = int(text)
@@ -212,17 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("model.joblib"), metavar="FILE",
                    help="where to save the fitted model (default: model.joblib)")
     p.add_argument("--export", type=Path, default=None, metavar="DIR",
-                   help="also export the model without pickle (network.keras + JSON) to DIR")
+                   help="also export the model without pickle to DIR (JSON files, plus "
+                   "network.keras for the CNN presets)")
     p.add_argument("--preset", default="reference",
-                   help="pipeline preset (sklearn_ser.PRESETS; default: reference)")
+                   help="pipeline preset: reference (the published CNN recipe), cnn, or "
+                   "recommended (pretrained speech encoder + logistic regression; best on new "
+                   "voices) (default: reference)")
+    p.add_argument("--speaker-adaptation", action="store_true",
+                   help="encoder presets: standardise each speaker with that speaker's own "
+                   "clips; evaluation then uses each test speaker's UNLABELED clips and is "
+                   "reported as the separate speaker-adaptive protocol")
     p.add_argument("--set", metavar="STEP__PARAM=VALUE", action="append", type=_parse_setting,
                    default=[], dest="settings",
                    help="a pipeline parameter, repeatable, e.g. --set cnn__epochs=30 "
                    "--set 'features__features=(\"mel\", \"mfcc\")'")
     p.add_argument("--protocol", choices=PROTOCOL_NAMES, default="speaker_kfold",
                    help="evaluation before the final fit (default: speaker_kfold; none: skip)")
-    p.add_argument("--n-splits", type=_positive_int, default=5, metavar="K",
-                   help="folds of speaker_kfold, repetitions of random_clip (default: 5)")
+    p.add_argument("--n-splits", type=_positive_int, default=None, metavar="K",
+                   help="folds of speaker_kfold (default: 5, or one per speaker when the data "
+                   "have fewer), repetitions of random_clip (default: 5)")
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="cache feature images in DIR (faster repeated runs)")
     p.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
@@ -259,10 +277,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="output format (default: table)")
     p.add_argument("--batch-size", type=_positive_int, default=64, metavar="N",
-                   help="files processed at a time (default: 64)")
+                   help="files (with --segments: windows) processed at a time (default: 64)")
     p.add_argument("--n-jobs", type=_n_jobs, default=None, metavar="N",
                    help="parallel workers for loading and features")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--segments", action="store_true",
+                   help="emotion over time in ONE recording of any length: a row per window "
+                   "of speech and per stretch without speech, read in bounded memory "
+                   "(--proba: with probabilities; csv and json always have them)")
+    p.add_argument("--window", type=_positive_seconds, default=None, metavar="S",
+                   help="with --segments: window length in seconds (default: 3)")
+    p.add_argument("--hop", type=_positive_seconds, default=None, metavar="S",
+                   help="with --segments: seconds between window starts (default: 1)")
+    p.add_argument("--smooth", type=_positive_int, default=None, metavar="N",
+                   help="with --segments: average the probabilities over N neighbouring windows")
+    p.add_argument("--speaker", default=None, metavar="ID",
+                   help="the speaker of the files (or of the --segments recording), for a "
+                   "model with speaker adaptation: the files are then standardised with their "
+                   "own statistics, predicted in one batch")
+    p.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                   help="with --segments: also write the timeline plot to this file")
     p.set_defaults(handler=cmd_predict)
 
     p = sub.add_parser(
@@ -377,29 +411,63 @@ def _epoch_bar(desc: str):
 
 
 def _make_pipeline(preset: str, params: dict[str, Any], *, random_state: int,
-                   n_jobs: int | None, memory: Any, quiet: bool):
+                   n_jobs: int | None, memory: Any, quiet: bool,
+                   speaker_adaptation: bool = False):
+    from sklearn_ser._validation import validate_pipeline
     from sklearn_ser.pipeline import make_ser_pipeline
 
     try:
         pipe = make_ser_pipeline(preset, random_state=random_state, n_jobs=n_jobs,
-                                 memory=memory, verbose=0 if quiet else 1, **params)
+                                 memory=memory, verbose=0 if quiet else 1,
+                                 speaker_adaptation=speaker_adaptation, **params)
+        # Every step's parameters, before any step loads audio: a bad --set value
+        # fails now, naming it, not after minutes of feature extraction.
+        validate_pipeline(pipe)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     if not quiet:
-        pipe.set_params(cnn__verbose=0, cnn__callbacks=[_epoch_bar("training")])
+        _show_progress(pipe)
     return pipe
+
+
+def _show_progress(pipe) -> None:
+    """Progress bars for the audio steps; an epoch bar for a network."""
+    steps = pipe.named_steps
+    pipe.set_params(**{f"{name}__verbose": 1 for name in ("load", "augment", "features",
+                                                           "encoder") if name in steps})
+    if "cnn" in steps:
+        pipe.set_params(cnn__verbose=0, cnn__callbacks=[_epoch_bar("training")])
+
+
+def _adaptive(pipe) -> bool:
+    from sklearn_ser.adaptation import uses_speaker_ids
+
+    return uses_speaker_ids(pipe)
+
+
+def _history(pipe):
+    cnn = pipe.named_steps.get("cnn")
+    return None if cnn is None else cnn.history_
+
+
+def _feature_image(pipe, path):
+    """One clip's feature image for the report, when the pipeline makes images."""
+    from sklearn_ser.reporting import clip_feature_image
+
+    return clip_feature_image(pipe, path) if "features" in pipe.named_steps else None
 
 
 def _prepare_for_saving(pipeline) -> None:
     """Progress output and the local cache are CLI details: never store them in a model."""
-    for name in ("load", "augment", "features"):
+    for name in ("load", "augment", "features", "encoder"):
         if name in pipeline.named_steps:
             pipeline.named_steps[name].set_params(verbose=0)
-    if "features" in pipeline.named_steps:
-        # A cache folder of this machine; elsewhere predict would try to write there.
-        pipeline.named_steps["features"].set_params(memory=None)
-    cnn = pipeline.named_steps["cnn"]
-    if cnn.get_params().get("callbacks") is not None:
+    for name in ("features", "encoder"):
+        if name in pipeline.named_steps:
+            # A cache folder of this machine; elsewhere predict would try to write there.
+            pipeline.named_steps[name].set_params(memory=None)
+    cnn = pipeline.named_steps.get("cnn")
+    if cnn is not None and cnn.get_params().get("callbacks") is not None:
         cnn.set_params(callbacks=None)
         # SciKeras keeps the callbacks it was fitted with; make them match the
         # parameter, as a fit with callbacks=None would have left them.
@@ -464,6 +532,13 @@ def load_data(corpora: Sequence[tuple[str, str]], drop_labels: Sequence[str]):
     if len(filenames) == 0:
         raise ValueError("no clips left to use")
     return Bunch(filenames=filenames, target=target, speaker=speaker, corpus=corpus)
+
+
+def _check_training_labels(data) -> None:
+    """Refuse data no classifier can be trained on (one class), before any audio is read."""
+    from sklearn_ser._validation import check_labels
+
+    check_labels(data.target, what="the training data")
 
 
 def _describe_data(data) -> str:
@@ -548,16 +623,40 @@ def _final_fit(pipe, data, quiet: bool):
     return time.perf_counter() - start
 
 
-def _run_evaluation(pipe, data, protocol: str, n_splits: int, random_state: int, quiet: bool):
+#: Folds of speaker_kfold (and repetitions of random_clip) when --n-splits is not given.
+DEFAULT_N_SPLITS = 5
+_SPEAKER_PROTOCOLS = ("speaker_kfold", "leave_one_speaker_out", "speaker_holdout")
+
+
+def _run_evaluation(pipe, data, protocol: str, n_splits: int | None, random_state: int,
+                    quiet: bool, *, skip_if_one_speaker: bool = False):
+    """Evaluate under ``protocol``; None when it was skipped (one speaker, with notice).
+
+    Without an explicit ``n_splits``, speaker_kfold uses as many folds as the data
+    have speakers, up to :data:`DEFAULT_N_SPLITS` (from 2 speakers on this is
+    leave-one-speaker-out), so a first small folder trains.
+    """
     from sklearn_ser.evaluation import evaluate
 
+    n_speakers = len(set(data.speaker))
+    if protocol in _SPEAKER_PROTOCOLS and n_speakers < 2 and skip_if_one_speaker:
+        _note(f"note: the data have only {n_speakers} speaker, so there is no unseen speaker "
+              f"to test on: evaluation ({protocol}) skipped; the model is still trained and "
+              "saved (add clips of other speakers to evaluate it)")
+        return None
     if protocol == "speaker_kfold":
-        n_speakers = len(set(data.speaker))
-        if n_speakers < n_splits:
+        if n_splits is None:
+            n_splits = min(DEFAULT_N_SPLITS, n_speakers)
+            if n_splits < DEFAULT_N_SPLITS:
+                _note(f"note: the data have {n_speakers} speakers: evaluating with "
+                      f"{n_splits} speaker folds (leave-one-speaker-out)")
+        if n_speakers < max(n_splits, 2):
             raise UsageError(
-                f"--protocol speaker_kfold with --n-splits {n_splits} needs at least {n_splits} "
-                f"speakers, the data have {n_speakers}; lower --n-splits"
+                f"--protocol speaker_kfold with --n-splits {n_splits} needs at least "
+                f"{max(n_splits, 2)} speakers, the data have {n_speakers}; lower --n-splits"
             )
+    if n_splits is None:
+        n_splits = DEFAULT_N_SPLITS
     if not quiet:
         _note(f"evaluating with protocol {protocol} ...")
     return evaluate(pipe, data, protocol=protocol, n_splits=n_splits,
@@ -662,19 +761,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``sklearn-ser train``: evaluate, write the report, fit on everything, save."""
     _set_backend()
     from sklearn_ser.persistence import export_model, save_model
-    from sklearn_ser.reporting import clip_feature_image, format_summary, write_report
+    from sklearn_ser.reporting import format_summary, write_report
 
     params = dict(args.settings)
-    data = load_data(args.corpus, args.drop_label)
-    print(f"data: {_describe_data(data)}", flush=True)
+    # Every --set value is checked before any corpus is read or any audio decoded.
     pipe = _make_pipeline(args.preset, params, random_state=args.random_state,
                           n_jobs=args.n_jobs,
                           memory=None if args.cache is None else str(args.cache),
-                          quiet=args.quiet)
+                          quiet=args.quiet, speaker_adaptation=args.speaker_adaptation)
+    data = load_data(args.corpus, args.drop_label)
+    print(f"data: {_describe_data(data)}", flush=True)
+    _check_training_labels(data)
     result = None
     if args.protocol != "none":
         result = _run_evaluation(pipe, data, args.protocol, args.n_splits, args.random_state,
-                                 args.quiet)
+                                 args.quiet, skip_if_one_speaker=True)
+    if result is not None:
         print(f"evaluation ({result.protocol}, {len(result.splits)} folds): "
               + format_summary(_summary(result), result))
     fit_time = _final_fit(pipe, data, args.quiet)
@@ -683,6 +785,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     meta = {
         "corpora": {name: str(path) for name, path in args.corpus},
         "drop_labels": list(args.drop_label), "preset": args.preset,
+        "speaker_adaptation": args.speaker_adaptation,
         "settings": {k: repr(v) for k, v in params.items()},
         "protocol": args.protocol,
     }
@@ -696,8 +799,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     report_dir = args.report_dir or args.out.with_name(args.out.stem + "_report")
     if result is not None:
         written = write_report(
-            report_dir, evaluation=result, history=pipe.named_steps["cnn"].history_,
-            feature_image=clip_feature_image(pipe, data.filenames[0]),
+            report_dir, evaluation=result, history=_history(pipe),
+            feature_image=_feature_image(pipe, data.filenames[0]),
             title=f"sklearn-ser train: {result.protocol} evaluation",
             extra=_model_extra(pipe, data, model=str(model_path), preset=args.preset,
                                settings=meta["settings"]),
@@ -706,8 +809,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         # No held-out predictions: report the training fit (optimistic, and said so).
         written = write_report(
             report_dir, data.target, pipe.predict(data.filenames),
-            history=pipe.named_steps["cnn"].history_,
-            feature_image=clip_feature_image(pipe, data.filenames[0]),
+            history=_history(pipe),
+            feature_image=_feature_image(pipe, data.filenames[0]),
             title="sklearn-ser train: scores on the TRAINING clips (no evaluation protocol; "
             "optimistic)",
             extra=_model_extra(pipe, data, model=str(model_path), preset=args.preset),
@@ -733,7 +836,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from sklearn_ser.reporting import (
         classification_summary,
-        clip_feature_image,
         format_summary,
         write_report,
     )
@@ -749,22 +851,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     report_dir = args.report_dir or args.model.with_name(args.model.stem + "_evaluation")
     if args.protocol == "none":
-        y_pred = _predict_labels(model, list(data.filenames), 64, quiet=args.quiet)
+        y_pred = _predict_labels(model, list(data.filenames), 64, quiet=args.quiet,
+                                 speakers=data.speaker)
         labels = list(dict.fromkeys([*map(str, model.classes_), *sorted(unknown)]))
         summary = classification_summary(data.target, y_pred, labels=labels)
         print("saved model on these clips: " + format_summary(summary))
         written = write_report(
             report_dir, data.target, y_pred, labels=labels,
-            feature_image=clip_feature_image(model, data.filenames[0]),
-            title=f"sklearn-ser evaluate: {args.model} on {len(data.filenames)} clips",
+            feature_image=_feature_image(model, data.filenames[0]),
+            title=f"sklearn-ser evaluate: {args.model} on {len(data.filenames)} clips"
+            + (" (speaker-adaptive: each speaker's unlabeled clips used)"
+               if _adaptive(model) else ""),
             extra=_model_extra(model, data, model=str(args.model)),
         )
     else:
         pipe = clone(model)
         _prepare_for_saving(pipe)
         if not args.quiet:
-            pipe.set_params(load__verbose=1, augment__verbose=1, features__verbose=1,
-                            cnn__verbose=0, cnn__callbacks=[_epoch_bar("training")])
+            _show_progress(pipe)
         result = _run_evaluation(pipe, data, args.protocol, args.n_splits, args.random_state,
                                  args.quiet)
         print(f"{result.protocol} ({len(result.splits)} folds) with the model's settings: "
@@ -778,10 +882,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict_proba(model, files: list[str], batch_size: int, quiet: bool):
+def _predict_proba(model, files: list[str], batch_size: int, quiet: bool, speakers=None):
     import numpy as np
     from tqdm.auto import tqdm
 
+    from sklearn_ser.adaptation import uses_speaker_ids
+
+    if speakers is not None and uses_speaker_ids(model):
+        # Speaker adaptation: each speaker's statistics come from all of its clips,
+        # so the files go in one call with their speaker ids (metadata routing).
+        from sklearn import config_context
+
+        with config_context(enable_metadata_routing=True):
+            return model.predict_proba(files, groups=np.asarray(speakers))
     chunks = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
     parts = []
     with tqdm(total=len(files), desc="predicting", unit="file", disable=quiet or len(chunks) < 2,
@@ -792,22 +905,53 @@ def _predict_proba(model, files: list[str], batch_size: int, quiet: bool):
     return np.concatenate(parts)
 
 
-def _predict_labels(model, files: list[str], batch_size: int, quiet: bool):
-    proba = _predict_proba(model, files, batch_size, quiet)
+def _predict_labels(model, files: list[str], batch_size: int, quiet: bool, speakers=None):
+    proba = _predict_proba(model, files, batch_size, quiet, speakers)
     return model.classes_[proba.argmax(axis=1)].astype(str)
+
+
+def _check_audio_inputs(model, files: list[str], batch_size: int) -> None:
+    """Decode every file with the model's own loader; raise one error naming all bad files.
+
+    Done batch by batch (the waveforms are dropped), before the first
+    prediction: a bad file in the last batch must not cost the work on the
+    others, nor hide the bad files of other batches.
+    """
+    from sklearn_ser.audio import AudioLoader
+    from sklearn_ser.exceptions import AudioFileError
+
+    loader = getattr(model, "named_steps", {}).get("load")
+    if not isinstance(loader, AudioLoader):
+        return  # not a sklearn_ser pipeline: its own first step reports what it can
+    problems: dict[str, str] = {}
+    for start in range(0, len(files), batch_size):
+        try:
+            loader.transform(files[start:start + batch_size])
+        except AudioFileError as exc:
+            problems.update(exc.problems)
+    if problems:
+        raise AudioFileError(problems)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """``sklearn-ser predict``: one line (or record) per file on stdout."""
+    if args.segments:
+        return _predict_segments(args)
+    segment_only = [flag for flag, value in (("--window", args.window), ("--hop", args.hop),
+                    ("--smooth", args.smooth), ("--plot", args.plot)) if value is not None]
+    if segment_only:
+        raise UsageError(f"{segment_only[0]} needs --segments")
     files = expand_inputs(args.inputs)  # before loading the model: fail fast on typos
     model = _load(args.model)
     if args.n_jobs is not None:
-        for step in ("load", "augment", "features"):
+        for step in ("load", "augment", "features", "encoder"):
             if step in model.named_steps:
                 model.named_steps[step].set_params(n_jobs=args.n_jobs)
     # All files are checked before any prediction, so a bad one fails the run
-    # (exit status 1) rather than leaving a partial output.
-    proba = _predict_proba(model, files, args.batch_size, args.quiet)
+    # (exit status 1) rather than leaving a partial output, and every bad file is named.
+    _check_audio_inputs(model, files, args.batch_size)
+    speakers = None if args.speaker is None else [args.speaker] * len(files)
+    proba = _predict_proba(model, files, args.batch_size, args.quiet, speakers)
     classes = [str(c) for c in model.classes_]
     labels = [classes[i] for i in proba.argmax(axis=1)]
     if args.format == "json":
@@ -830,6 +974,61 @@ def cmd_predict(args: argparse.Namespace) -> int:
         rows = [[path, label, *([float(v) for v in p] if args.proba else [])]
                 for path, label, p in zip(files, labels, proba)]
         print(format_table(header, rows))
+    return 0
+
+
+def _predict_segments(args: argparse.Namespace) -> int:
+    """``sklearn-ser predict --segments``: emotion over time in one recording."""
+    import math
+
+    files = expand_inputs(args.inputs)
+    if len(files) != 1:
+        raise UsageError(f"--segments takes one audio file, got {len(files)}")
+    window = 3.0 if args.window is None else args.window
+    hop = min(1.0, window) if args.hop is None else args.hop
+    if hop > window:
+        raise UsageError(f"--hop ({hop:g} s) must not exceed --window ({window:g} s)")
+    if args.plot is not None:
+        _set_backend()
+    from sklearn_ser.segments import predict_segments
+
+    model = _load(args.model)
+    if args.n_jobs is not None:
+        for step in ("load", "augment", "features", "encoder"):
+            if step in model.named_steps:
+                model.named_steps[step].set_params(n_jobs=args.n_jobs)
+    frame = predict_segments(model, files[0], window=window, hop=hop, smooth=args.smooth,
+                             speaker=args.speaker, batch_size=args.batch_size,
+                             verbose=0 if args.quiet else 1)
+    classes = [str(c) for c in frame.columns[4:]]
+
+    def value(v: Any) -> Any:
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return round(v, 6) if isinstance(v, float) else v
+
+    if args.format == "json":
+        records = [{k: value(v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                   for row in frame.to_dict(orient="records")]
+        print(json.dumps({"path": files[0], "classes": classes, "segments": records},
+                         indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
+    else:
+        shown = ["start", "end", "label", *(classes if args.proba else [])]
+        rows = [[value(float(v)) if isinstance(v, float) else v for v in row]
+                for row in frame[shown].itertuples(index=False)]
+        print(format_table(shown, rows))
+    if args.plot is not None:
+        from sklearn_ser.plotting import plot_segments
+
+        fig = plot_segments(frame, title=f"{Path(files[0]).name}: emotion over time")
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=110)
+        _note(f"timeline written to {_display_path(args.plot)}")
+    n_speech = int(frame["speech"].sum())
+    _note(f"{len(frame)} segments, {n_speech} windows of speech, "
+          f"{float(frame['end'].max()):.1f} s of audio")
     return 0
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.metrics import (
     accuracy_score,
@@ -40,6 +41,8 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
+
+from sklearn_ser.adaptation import uses_speaker_ids
 
 __all__ = [
     "PROTOCOLS", "EvaluationResult", "evaluate", "fold_metrics", "label_order",
@@ -88,6 +91,11 @@ class EvaluationResult:
         ``labels`` order.
     splits : list of (ndarray, ndarray)
         ``(train_index, test_index)`` of each fold.
+    speaker_adaptive : bool
+        Whether the estimator adapted to each test speaker with that
+        speaker's unlabeled test clips (:mod:`sklearn_ser.adaptation`): a
+        different protocol from speaker-independent testing, never to be
+        compared with or averaged into speaker-independent numbers.
     """
 
     protocol: str
@@ -100,6 +108,7 @@ class EvaluationResult:
     classification_report_text: str
     confusion_matrix: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]] = field(repr=False)
+    speaker_adaptive: bool = False
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation of the per-fold metrics.
@@ -134,6 +143,7 @@ class EvaluationResult:
         }
         return {
             "protocol": self.protocol,
+            "speaker_adaptive": self.speaker_adaptive,
             "n_splits": len(self.splits),
             "labels": [str(label) for label in self.labels],
             "summary": summary,
@@ -145,7 +155,9 @@ class EvaluationResult:
 
     def __str__(self) -> str:
         summary = self.summary()
-        lines = [f"protocol: {self.protocol} ({len(self.splits)} folds)"]
+        adaptive = ", SPEAKER-ADAPTIVE: unlabeled test clips of each speaker used" \
+            if self.speaker_adaptive else ""
+        lines = [f"protocol: {self.protocol} ({len(self.splits)} folds{adaptive})"]
         lines += [
             f"  {metric}: {row['mean']:.3f} +/- {row['std']:.3f}"
             for metric, row in summary.iterrows()
@@ -263,13 +275,21 @@ def _splits(
     return protocol, [(np.asarray(tr), np.asarray(te)) for tr, te in split]
 
 
-def _fit_and_predict(estimator, X, y, train, test, fit_params):
+def _fit_and_predict(estimator, X, y, train, test, fit_params, groups=None):
+    """Fit on ``train``, predict ``test``; with ``groups``, route speaker ids to both.
+
+    Each side gets only its own clips' speaker ids, so a test speaker's statistics
+    come from that speaker's test clips alone.
+    """
     est = clone(estimator)
-    start = time.perf_counter()
-    est.fit(_safe_indexing(X, train), y[train], **fit_params)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = np.asarray(est.predict(_safe_indexing(X, test)))
+    with config_context(enable_metadata_routing=groups is not None):
+        side = {} if groups is None else {"groups": groups[train]}
+        start = time.perf_counter()
+        est.fit(_safe_indexing(X, train), y[train], **fit_params, **side)
+        fit_time = time.perf_counter() - start
+        side = {} if groups is None else {"groups": groups[test]}
+        start = time.perf_counter()
+        pred = np.asarray(est.predict(_safe_indexing(X, test), **side))
     return pred, fit_time, time.perf_counter() - start
 
 
@@ -309,6 +329,7 @@ def evaluate(
     random_state: int | np.random.RandomState | None = None,
     labels: list[str] | None = None,
     fit_params: dict[str, Any] | None = None,
+    speaker_adaptation: bool | str = "auto",
     n_jobs: int | None = None,
     verbose: int = 0,
 ) -> EvaluationResult:
@@ -360,6 +381,13 @@ def evaluate(
         they belong to it, else sorted.
     fit_params : dict, default=None
         Passed to ``estimator.fit``.
+    speaker_adaptation : bool or "auto", default="auto"
+        Pass each side's speaker ids (``groups``) to ``fit`` and ``predict``
+        through metadata routing, so that a speaker-adaptive pipeline
+        (``make_ser_pipeline(..., speaker_adaptation=True)``) standardises
+        each test speaker with that speaker's own test clips. ``"auto"``:
+        when the estimator has a step that adapts to speakers. The result is
+        marked ``speaker_adaptive`` and its protocol name says so.
     n_jobs : int, default=None
         Folds fitted in parallel (joblib); None means 1.
     verbose : int, default=0
@@ -401,8 +429,14 @@ def evaluate(
         test_size=test_size,
         random_state=random_state,
     )
+    if speaker_adaptation == "auto":
+        speaker_adaptation = uses_speaker_ids(estimator)
+    if speaker_adaptation:
+        _check_groups(groups, len(y), "speaker adaptation", min_groups=1)
+        name = f"{name}+speaker_adaptation"
+    routed_groups = groups if speaker_adaptation else None
     outputs = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_and_predict)(estimator, X, y, train, test, fit_params or {})
+        delayed(_fit_and_predict)(estimator, X, y, train, test, fit_params or {}, routed_groups)
         for train, test in splits
     )
 
@@ -440,4 +474,5 @@ def evaluate(
         classification_report_text=classification_report(y_true, y_pred, **report_args),
         confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels),
         splits=splits,
+        speaker_adaptive=bool(speaker_adaptation),
     )

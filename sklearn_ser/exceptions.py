@@ -23,3 +23,19 @@ class AudioFileError(ValueError):
 
 class DataFolderWarning(UserWarning):
     """A corpus folder holds files that were skipped (unknown names, other modalities)."""
+
+
+class WeightFileError(ValueError):
+    """A pretrained weight file cannot be used: unreadable, not plain tensors, or wrong shapes.
+
+    Raised, for example, when a weight file's pickle names any global other than
+    the tensor-rebuild functions (it is refused before anything runs).
+    """
+
+
+class AudioFileWarning(UserWarning):
+    """An audio file was used, but something about it is suspect (e.g. truncated)."""
+
+
+class SpeakerAdaptationWarning(UserWarning):
+    """Speaker adaptation fell back to training statistics (no or too few speaker clips)."""

@@ -41,6 +41,7 @@ import functools
 import os
 import warnings
 from collections.abc import Sequence
+from numbers import Integral
 from typing import NamedTuple
 
 import joblib
@@ -48,11 +49,13 @@ import librosa
 import numba
 import numpy as np
 import scipy.sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from sklearn_ser._parallel import parallel_imap
-from sklearn_ser.audio import check_waveform_views
+from sklearn_ser._validation import N_JOBS, VERBOSE
+from sklearn_ser.views import Views, as_clips, map_views
 
 try:  # piptrack's peak interpolation (private): without it, librosa's own estimate_tuning
     from librosa.core.pitch import _parabolic_interpolation
@@ -603,6 +606,24 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
         ``standardize="block"``); ``None`` when ``standardize=None``.
     """
 
+    _parameter_constraints: dict = {
+        "features": [list, tuple],  # the block names are checked by _check_params
+        "n_mfcc": [Interval(Integral, 1, None, closed="left")],
+        "n_mels": [Interval(Integral, 1, None, closed="left")],
+        "mel_pool": [Interval(Integral, 1, None, closed="left")],
+        "mel_groups": [Interval(Integral, 1, None, closed="left"), None],
+        "mel_db": ["boolean"],
+        "n_columns": [Interval(Integral, 1, None, closed="left")],
+        "standardize": [StrOptions({"block", "row"}), None],
+        "mode": [StrOptions(set(MODES))],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "n_fft": [Interval(Integral, 1, None, closed="left")],
+        "hop_length": [Interval(Integral, 1, None, closed="left")],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "n_jobs": N_JOBS,
+        "verbose": VERBOSE,
+    }
+
     def __init__(
         self,
         features: Sequence[str] = REFERENCE_FEATURES,
@@ -639,12 +660,13 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- public API: validate, then delegate ---------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the standardisation (if any) from the training images.
 
         Parameters
         ----------
-        X : array-like of waveforms, shape (n_clips,) or (n_clips, n_views)
+        X : array-like of shape (n_clips,) of waveforms, or Views of waveforms
         y : ignored
 
         Returns
@@ -654,39 +676,42 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
         self.fit_transform(X, y)
         return self
 
-    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, **fit_params):
         """Extract images, learn the standardisation on them, and return them standardised.
 
         Parameters
         ----------
-        X : array-like of waveforms, shape (n_clips,) or (n_clips, n_views)
+        X : array-like of shape (n_clips,) of waveforms, or Views of waveforms
         y : ignored
 
         Returns
         -------
-        images : ndarray of shape (n_clips, n_views, n_rows, n_columns), float32
+        images : ndarray of shape (n_clips, n_rows, n_columns), float32, or Views of them
             Standardised in place: the only copy of the images.
         """
         self._check_params()
-        images = self._extract(check_waveform_views(X))
+        images = map_views(self._extract, X)
         self._set_layout()
-        self._learn_standardization(images)
-        return self._standardize(images)
+        array = images.data if isinstance(images, Views) else images
+        self._learn_standardization(array)
+        self._standardize(array)
+        return images
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X):
         """Extract (standardised) images.
 
         Parameters
         ----------
-        X : array-like of waveforms, shape (n_clips,) or (n_clips, n_views)
+        X : array-like of shape (n_clips,) of waveforms, or Views of waveforms
 
         Returns
         -------
-        images : ndarray of shape (n_clips, n_views, n_rows, n_columns), float32
+        images : ndarray of shape (n_clips, n_rows, n_columns), float32, or Views of them
         """
         check_is_fitted(self, "n_rows_")
         self._check_params()
-        return self._standardize(self._extract(check_waveform_views(X)))
+        return map_views(lambda clips: self._standardize(self._extract(clips)), X)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Name of each image row, e.g. ``mel_0``, ..., ``tonnetz_5``.
@@ -716,22 +741,23 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
             n_mfcc=self.n_mfcc, mode=self.mode,
         )
 
-    def _extract(self, views: np.ndarray) -> np.ndarray:
-        """Images of every view, written straight into one float32 array as they arrive."""
+    def _extract(self, clips) -> np.ndarray:
+        """Images of every clip, written straight into one float32 array as they arrive."""
+        clips = as_clips(clips)
         rows = sum(self._block_rows().values())
-        out = np.empty((views.size, rows, self.n_columns), dtype=np.float32)
+        out = np.empty((clips.size, rows, self.n_columns), dtype=np.float32)
         # check_memory(None) caches nothing; a path or joblib.Memory caches per clip.
         memory = os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory
         compute = check_memory(memory).cache(_image_for_cache)
         key = (_IMAGE_VERSION, librosa.__version__)
         params = self._image_params()
         results = parallel_imap(
-            compute, list(views.ravel()), n_jobs=self.n_jobs, verbose=self.verbose,
-            desc="extracting features", args=[(key, params)] * views.size,
+            compute, list(clips), n_jobs=self.n_jobs, verbose=self.verbose,
+            desc="extracting features", args=[(key, params)] * clips.size,
         )
         for i, image in enumerate(results):
             out[i] = image
-        return out.reshape(*views.shape, rows, self.n_columns)
+        return out
 
     def _block_rows(self) -> dict[str, int]:
         return {

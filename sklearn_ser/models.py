@@ -1,21 +1,26 @@
 """The CNN classifier: a SciKeras ``KerasClassifier`` over feature images.
 
-:class:`SERClassifier` accepts the feature extractor's output directly: an
-array of shape (n_clips, n_views, rows, columns). In ``fit`` every view is a
-training sample carrying its clip's label (this is how waveform augmentation
-reaches the network); in ``predict_proba`` the class probabilities of a
-clip's views are averaged (at predict time the pipeline passes one clean view).
+:class:`SERClassifier` accepts the feature extractor's output directly:
+images of shape (n_clips, rows, columns), or, while fitting after the
+augmenter, a :class:`~sklearn_ser.views.Views` of them. In ``fit`` every view
+is a training sample carrying its clip's label (this is how waveform
+augmentation reaches the network, see :mod:`sklearn_ser.views`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import ClassifierTags
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklearn_ser._quiet import import_tensorflow_quietly
+from sklearn_ser._validation import IntSequence, check_labels
+from sklearn_ser.views import CLEAN, Views, average_over_views, training_samples
 
 import_tensorflow_quietly()
 
@@ -248,6 +253,45 @@ class SERClassifier(KerasClassifier):
         The fitted network.
     """
 
+    # Every parameter of get_params(): ours, and the SciKeras ones we pass on or that
+    # SciKeras accepts ("no_validation": objects SciKeras itself checks when it uses them).
+    _parameter_constraints: dict = {
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "conv_filters": [IntSequence(1, 4096, max_len=32), None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dense_units": [IntSequence(1, 1 << 16, max_len=32), None],
+        "freq_mask": [Interval(Integral, 0, None, closed="left")],
+        "time_mask": [Interval(Integral, 0, None, closed="left")],
+        "clip_normalization": ["boolean"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "predict_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "reduce_lr": ["boolean"],
+        "lr_factor": [Interval(Real, 0, 1, closed="neither")],
+        "lr_patience": [Interval(Integral, 0, None, closed="left")],
+        "min_lr": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "random_state": ["random_state"],
+        "verbose": [Interval(Integral, 0, 2, closed="both"), StrOptions({"auto"}), "boolean"],
+        "loss": "no_validation",
+        # SciKeras' own parameters.
+        "model": "no_validation",
+        "build_fn": "no_validation",
+        "warm_start": ["boolean"],
+        "optimizer": "no_validation",
+        "metrics": "no_validation",
+        "validation_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": "no_validation",
+        "shuffle": ["boolean"],
+        "run_eagerly": ["boolean"],
+    }
+
     def __init__(
         self,
         model=None,
@@ -307,6 +351,10 @@ class SERClassifier(KerasClassifier):
         self.early_stopping = early_stopping
         self.patience = patience
 
+    # With metadata routing on, speaker ids passed as ``groups`` reach fit (speaker-disjoint
+    # validation) without an explicit set_fit_request.
+    __metadata_request__fit = {"groups": True}
+
     # KerasClassifier turns class_weight into sample weights; we split the
     # validation clips ourselves, so Keras must not see validation_split either.
     @property
@@ -335,12 +383,13 @@ class SERClassifier(KerasClassifier):
         return model
 
     # -- public API ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None, **kwargs) -> SERClassifier:
         """Train on every view of every clip.
 
         Parameters
         ----------
-        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+        X : ndarray of shape (n_clips, rows, columns), or Views of such images
             Feature images (the output of :class:`~sklearn_ser.FeatureImageExtractor`).
         y : array-like of shape (n_clips,)
             One label per clip.
@@ -355,52 +404,58 @@ class SERClassifier(KerasClassifier):
         -------
         self : SERClassifier
         """
-        images, n_views = _as_views(X)
+        check_labels(y)  # one class, or strings mixed with numbers: refused by name
+        views = X.with_data(_as_images(X.data, views=True)) if isinstance(X, Views) else Views(
+            _as_images(X)[:, None], (CLEAN,)
+        )
         y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != images.shape[0]:
+        if y.ndim != 1 or y.shape[0] != len(views):
             raise ValueError(
-                f"y must hold one label per clip: X has {images.shape[0]} clips, "
+                f"y must hold one label per clip: X has {len(views)} clips, "
                 f"y has shape {y.shape}"
             )
         self._validation_data_raw = None
         if self.validation_split:
-            images, y, sample_weight = self._hold_out_validation(
-                images, y, sample_weight, groups
-            )
-        X_views, y_views = _flatten_views(images, y)
-        if sample_weight is not None:
-            sample_weight = np.repeat(np.asarray(sample_weight, dtype=float), n_views)
+            views, y, sample_weight = self._hold_out_validation(views, y, sample_weight, groups)
+        X_samples, y_samples, extra = training_samples(views, y, sample_weight=sample_weight)
+        weights = extra["sample_weight"]
         try:
-            super().fit(X_views, y_views, sample_weight=sample_weight, **kwargs)
+            super().fit(
+                X_samples[..., None], y_samples,
+                sample_weight=None if weights is None else weights.astype(float), **kwargs,
+            )
         finally:
             self._validation_data_raw = None  # never pickle the held-out arrays
         return self
 
     def predict_proba(self, X, **kwargs) -> np.ndarray:
-        """Class probabilities per clip, averaged over the clip's views.
+        """Class probabilities per clip (averaged over the views when given Views).
 
         Parameters
         ----------
-        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+        X : ndarray of shape (n_clips, rows, columns), or Views of such images
 
         Returns
         -------
         proba : ndarray of shape (n_clips, n_classes)
             Columns follow ``classes_``; rows sum to 1.
         """
-        images, n_views = _as_views(X)
         kwargs.setdefault("batch_size", self.predict_batch_size)
         kwargs.setdefault("verbose", 0)
-        X_views = images.reshape(-1, *images.shape[2:], 1)
-        proba = super().predict_proba(X_views, **kwargs)
-        return proba.reshape(images.shape[0], n_views, -1).mean(axis=1)
+
+        def network_proba(images: np.ndarray) -> np.ndarray:
+            images = _as_images(images)
+            proba = KerasClassifier.predict_proba(self, images[..., None], **kwargs)
+            return proba.reshape(len(images), -1)  # SciKeras squeezes a single row
+
+        return average_over_views(X, network_proba)
 
     def predict(self, X, **kwargs) -> np.ndarray:
         """Most probable label per clip.
 
         Parameters
         ----------
-        X : ndarray of shape (n_clips, rows, columns) or (n_clips, n_views, rows, columns)
+        X : ndarray of shape (n_clips, rows, columns), or Views of such images
 
         Returns
         -------
@@ -410,7 +465,7 @@ class SERClassifier(KerasClassifier):
         return self.classes_[np.argmax(proba, axis=1)]
 
     # -- private work ----------------------------------------------------------------
-    def _hold_out_validation(self, images, y, sample_weight, groups):
+    def _hold_out_validation(self, views: Views, y, sample_weight, groups):
         """Hold out whole clips (stratified) or whole speakers; only clean views are scored."""
         index = np.arange(y.shape[0])
         if groups is not None:
@@ -424,10 +479,10 @@ class SERClassifier(KerasClassifier):
                 index, test_size=self.validation_split, stratify=stratify,
                 random_state=self.random_state,
             )
-        self._validation_data_raw = (images[val, 0], y[val])
+        self._validation_data_raw = (views.clean()[val], y[val])
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[train]
-        return images[train], y[train], sample_weight
+        return views.with_data(views.data[train]), y[train], sample_weight
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         # The target encoder exists only now, so the validation labels are encoded here.
@@ -476,23 +531,17 @@ class SERClassifier(KerasClassifier):
         return tags
 
 
-def _as_views(X) -> tuple[np.ndarray, int]:
-    """Return float32 images as (n_clips, n_views, rows, columns) and n_views."""
+def _as_images(X, *, views: bool = False) -> np.ndarray:
+    """Validate float32 images of shape (n_clips, rows, columns) (with a view axis if ``views``)."""
     images = np.asarray(X, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[:, None]
-    if images.ndim != 4:
+    ndim = 4 if views else 3
+    if images.ndim != ndim:
         raise ValueError(
-            "X must be feature images of shape (n_clips, rows, columns) or "
-            f"(n_clips, n_views, rows, columns), got shape {images.shape}"
+            "X must be feature images of shape (n_clips, rows, columns), "
+            f"got shape {images.shape}" if not views else
+            f"views must hold images of shape (n_clips, n_views, rows, columns), got {images.shape}"
         )
     # min/max propagate NaN and reveal inf without a temporary array the size of X.
     if images.size and not (np.isfinite(images.min()) and np.isfinite(images.max())):
         raise ValueError("X contains NaN or infinite values")
-    return images, images.shape[1]
-
-
-def _flatten_views(images: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n_clips, n_views, r, c) -> (n_clips * n_views, r, c, 1) views, labels repeated."""
-    n_clips, n_views = images.shape[:2]
-    return images.reshape(n_clips * n_views, *images.shape[2:], 1), np.repeat(y, n_views)
+    return images

@@ -5,23 +5,31 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from sklearn_ser._validation import validate_pipeline
+from sklearn_ser.adaptation import SpeakerStandardizer
 from sklearn_ser.audio import AudioLoader
 from sklearn_ser.augment import WaveformAugmenter
-from sklearn_ser.features import FeatureImageExtractor
-from sklearn_ser.models import SERClassifier
+from sklearn_ser.views import ViewsClassifier
+
+#: Step names of the two pipeline families. Image family: the reference CNN over
+#: feature images. Encoder family: a pretrained speech encoder's vectors, standardised
+#: (per speaker with ``speaker_adaptation=True``), then a linear classifier.
+CNN_STEPS = ("load", "augment", "features", "cnn")
+ENCODER_STEPS = ("load", "augment", "encoder", "scale", "classifier")
 
 #: Step parameters of each preset (``step__param``), applied before the user's.
 PRESETS: dict[str, dict[str, Any]] = {
     # The published recipe, unchanged: 3 views per clip, raw 106x160 images,
     # the 3.5M-parameter CNN, 100 epochs of Adam with batch 25.
     "reference": {},
-    # Best measured on speaker-independent RAVDESS (docs/accuracy.rst): silence
-    # trimmed; clean, noisy and pitch-shifted (+-1.5 semitones) views; log-mel (64
-    # bands) + 20 MFCCs + chroma + contrast (no tonnetz: slow), standardised per row,
-    # 128 columns; the reference CNN for 25 epochs.
-    "recommended": {
+    # The best CNN configuration measured on speaker-independent RAVDESS
+    # (docs/accuracy.rst): silence trimmed; clean, noisy and pitch-shifted (+-1.5
+    # semitones) views; log-mel (64 bands) + 20 MFCCs + chroma + contrast (no tonnetz:
+    # slow), standardised per row, 128 columns; the reference CNN for 25 epochs.
+    "cnn": {
         "load__trim_db": 30.0,
         "augment__views": ("clean", "noise", "pitch"),
         "augment__pitch_steps": (-1.5, 1.5),
@@ -34,13 +42,84 @@ PRESETS: dict[str, dict[str, Any]] = {
         "features__standardize": "row",
         "cnn__epochs": 25,
     },
+    # Best measured speaker-independent configuration (benchmarks/bench_accuracy.py,
+    # docs/accuracy.rst): the pretrained GE2E encoder's second LSTM layer, pooled over
+    # time as mean, std and std of frame-to-frame differences; standardised; a strongly
+    # regularised logistic regression. No augmentation: noise views did not help these
+    # features (measured) and cost time. The same settings measured best with speaker
+    # adaptation.
+    "recommended": {
+        "load__trim_db": 30.0,
+        "augment__views": ("clean",),
+        "encoder__layers": (2,),
+        "encoder__pooling": ("mean", "std", "delta_std"),
+        "classifier__estimator__C": 0.01,
+    },
 }
+
+# Which family each preset builds.
+_FAMILY = {"reference": "cnn", "cnn": "cnn", "recommended": "encoder"}
+# Each family's sample rate (the encoder was trained on 16 kHz audio).
+_SAMPLE_RATE = {"cnn": 22050, "encoder": 16000}
+
+
+class SERPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` that checks everything before any step works.
+
+    ``fit`` validates the parameters of every step (and of estimators nested in
+    steps) and the labels first, so a bad value fails at once naming it
+    (``'cnn__epochs'``), not after minutes of feature extraction. Everything
+    else is scikit-learn's ``Pipeline``.
+    """
+
+    def fit(self, X, y=None, **params):
+        """Validate every step's parameters and the labels, then fit the pipeline.
+
+        Parameters
+        ----------
+        X : list of str or path-like
+            Audio file paths.
+        y : array-like of shape (n_clips,)
+            Labels.
+        **params
+            As for :meth:`sklearn.pipeline.Pipeline.fit`.
+
+        Returns
+        -------
+        self : SERPipeline
+        """
+        validate_pipeline(self, y)
+        return super().fit(X, y, **params)
+
+
+def _cnn_steps(sr, random_state, n_jobs, memory, verbose) -> list:
+    from sklearn_ser.features import FeatureImageExtractor
+    from sklearn_ser.models import SERClassifier  # imports TensorFlow
+
+    return [
+        ("features", FeatureImageExtractor(sr=sr, memory=memory, n_jobs=n_jobs,
+                                           verbose=verbose)),
+        ("cnn", SERClassifier(random_state=random_state, verbose=2 if verbose else 0)),
+    ]
+
+
+def _encoder_steps(sr, random_state, n_jobs, memory, verbose, speaker_adaptation) -> list:
+    from sklearn_ser.encoders import GE2EEncoder
+
+    return [
+        ("encoder", GE2EEncoder(sr=sr, memory=memory, n_jobs=n_jobs, verbose=verbose)),
+        ("scale", SpeakerStandardizer(per_speaker=speaker_adaptation)),
+        ("classifier", ViewsClassifier(
+            LogisticRegression(max_iter=5000, random_state=random_state)
+        )),
+    ]
 
 
 def make_ser_pipeline(
     preset: str = "reference",
     *,
-    sr: int = 22050,
+    sr: int | None = None,
+    speaker_adaptation: bool = False,
     random_state: int | None = None,
     n_jobs: int | None = None,
     memory: Any = None,
@@ -49,33 +128,49 @@ def make_ser_pipeline(
 ) -> Pipeline:
     """Build the Pipeline that maps audio file paths to emotion labels.
 
-    Steps: ``load`` (:class:`~sklearn_ser.AudioLoader`), ``augment``
+    Two families of presets. ``"reference"`` and ``"cnn"``: ``load``
+    (:class:`~sklearn_ser.AudioLoader`), ``augment``
     (:class:`~sklearn_ser.WaveformAugmenter`, active only in ``fit``),
     ``features`` (:class:`~sklearn_ser.FeatureImageExtractor`) and ``cnn``
-    (:class:`~sklearn_ser.SERClassifier`).
+    (:class:`~sklearn_ser.SERClassifier`). ``"recommended"``: ``load``,
+    ``augment``, ``encoder`` (:class:`~sklearn_ser.GE2EEncoder`), ``scale``
+    (:class:`~sklearn_ser.SpeakerStandardizer`) and ``classifier``
+    (:class:`~sklearn_ser.views.ViewsClassifier` around a
+    ``LogisticRegression``).
 
     Parameters
     ----------
-    preset : str, default="reference"
-        Named configuration, see :data:`PRESETS`.
-    sr : int, default=22050
-        Sample rate used by every step (kept consistent across them).
+    preset : {"reference", "cnn", "recommended"}, default="reference"
+        Named configuration, see :data:`PRESETS`. ``"reference"`` is the
+        published recipe, unchanged; ``"recommended"`` the best measured on
+        voices the model has never heard (docs/accuracy.rst).
+    sr : int or None, default=None
+        Sample rate used by every step (kept consistent across them); None
+        is the preset family's own: 22050 Hz for the CNN, 16000 Hz for the
+        encoder.
+    speaker_adaptation : bool, default=False
+        Encoder presets only: standardise each speaker's vectors with that
+        speaker's own clips, given as ``groups`` through metadata routing at
+        fit and predict time (:mod:`sklearn_ser.adaptation`). A different
+        protocol from speaker-independent prediction: it needs several
+        unlabeled clips of each new speaker.
     random_state : int or None, default=None
-        Seeds augmentation and the network; the same seed and data give the
-        same predictions.
+        Seeds augmentation and the classifier; the same seed and data give
+        the same predictions.
     n_jobs : int or None, default=None
         joblib workers for loading, augmentation and features.
     memory : None, str or joblib.Memory, default=None
-        Feature cache (see :class:`~sklearn_ser.FeatureImageExtractor`).
+        Feature cache (feature images or encoder vectors, per clip).
     verbose : int, default=0
-        Progress bars for the audio steps and Keras' per-epoch lines when > 0.
+        Progress bars for the audio steps (and Keras' per-epoch lines) when > 0.
     **params
         Step parameters in Pipeline syntax, e.g. ``cnn__epochs=30`` or
-        ``augment__noise_amplitude=0.01``; they override the preset.
+        ``classifier__estimator__C=0.3``; they override the preset.
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
+    pipeline : SERPipeline
+        A scikit-learn ``Pipeline`` whose ``fit`` validates every step first.
 
     Examples
     --------
@@ -83,22 +178,33 @@ def make_ser_pipeline(
     >>> pipe = make_ser_pipeline(random_state=0, cnn__epochs=30)
     >>> [name for name, _ in pipe.steps]
     ['load', 'augment', 'features', 'cnn']
+    >>> [name for name, _ in make_ser_pipeline("recommended").steps]
+    ['load', 'augment', 'encoder', 'scale', 'classifier']
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    pipeline = Pipeline([
+    family = _FAMILY[preset]
+    if speaker_adaptation and family != "encoder":
+        raise ValueError(
+            f"speaker_adaptation=True needs an encoder preset such as 'recommended'; "
+            f"preset {preset!r} builds a CNN over feature images"
+        )
+    sr = _SAMPLE_RATE[family] if sr is None else sr
+    head = [
         ("load", AudioLoader(sr=sr, n_jobs=n_jobs, verbose=verbose)),
         ("augment", WaveformAugmenter(sr=sr, random_state=random_state, n_jobs=n_jobs,
                                       verbose=verbose)),
-        ("features", FeatureImageExtractor(sr=sr, memory=memory, n_jobs=n_jobs,
-                                           verbose=verbose)),
-        ("cnn", SERClassifier(random_state=random_state, verbose=2 if verbose else 0)),
-    ])
+    ]
+    if family == "cnn":
+        tail = _cnn_steps(sr, random_state, n_jobs, memory, verbose)
+    else:
+        tail = _encoder_steps(sr, random_state, n_jobs, memory, verbose, speaker_adaptation)
+    pipeline = SERPipeline(head + tail)
     settings = {**copy.deepcopy(PRESETS[preset]), **params}
     unknown = sorted(k for k in settings if k not in pipeline.get_params())
     if unknown:
         raise ValueError(
-            f"unknown pipeline parameter {unknown[0]!r}; parameters look like "
-            "'cnn__epochs' or 'augment__noise_amplitude' (see pipeline.get_params())"
+            f"unknown pipeline parameter {unknown[0]!r} for preset {preset!r}; parameters look "
+            "like 'cnn__epochs' or 'augment__noise_amplitude' (see pipeline.get_params())"
         )
     return pipeline.set_params(**settings)

@@ -17,6 +17,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_feature_image",
     "plot_per_class_recall",
+    "plot_segments",
     "plot_training_history",
 ]
 
@@ -204,7 +205,7 @@ def plot_feature_image(
     Parameters
     ----------
     image : array-like of shape (rows, columns)
-        One image as the network sees it, e.g. ``extractor.transform(w)[0, 0]``
+        One image as the network sees it, e.g. ``extractor.transform(w)[0]``
         or :func:`sklearn_ser.feature_image`; leading axes of size 1 are
         dropped. Row 0 is drawn at the top, as it is stacked.
     block_slices : mapping of str to slice, default=None
@@ -321,4 +322,94 @@ def plot_per_class_recall(
     ax.set_xlabel("recall")
     ax.legend(loc="lower right")
     ax.set_title(title or "Recall per class", fontsize=10)
+    return fig
+
+
+def plot_segments(
+    segments: Any,
+    *,
+    ax=None,
+    title: str | None = None,
+    cmap: str = "tab10",
+):
+    """Timeline of emotion over a recording, from :func:`sklearn_ser.predict_segments`.
+
+    Each class' probability is a line over time (one point per window, at
+    its centre); the predicted label is a coloured band under each window's
+    share of the time (between the midpoints to its neighbours); stretches
+    without speech are grey, and the probability lines break there.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        What :func:`~sklearn_ser.predict_segments` returns: columns
+        ``start``, ``end``, ``speech``, ``label`` and one probability column
+        per class (the columns after ``label``).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    title : str, default=None
+        Axes title.
+    cmap : str, default="tab10"
+        Qualitative colormap of the classes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    required = ["start", "end", "speech", "label"]
+    missing = [c for c in required if c not in getattr(segments, "columns", ())]
+    if missing:
+        raise ValueError(
+            f"segments must be the DataFrame of predict_segments; missing columns {missing}"
+        )
+    frame = segments.sort_values("start", kind="stable").reset_index(drop=True)
+    classes = [str(c) for c in frame.columns[frame.columns.get_loc("label") + 1:]]
+    colours = plt.get_cmap(cmap)
+    colour = {c: colours(i % colours.N) for i, c in enumerate(classes)}
+    start = frame["start"].to_numpy(float)
+    end = frame["end"].to_numpy(float)
+    speech = frame["speech"].to_numpy(bool)
+    labels = frame["label"].astype(str).to_numpy()
+    centre = (start + end) / 2
+    total = float(end.max()) if len(end) else 1.0
+    fig, ax = _new_axes(ax, (max(8.0, min(16.0, 4.0 + total / 30.0)), 4.2))
+
+    # Label bands: each speech window owns the time between the midpoints to its
+    # neighbours in the same stretch of speech (windows of a stretch overlap).
+    i = 0
+    while i < len(frame):
+        if not speech[i]:
+            ax.axvspan(start[i], end[i], color="0.85", linewidth=0, zorder=0)
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(frame) and speech[j + 1] and start[j + 1] <= end[j]:
+            j += 1
+        bounds = [start[i], *((centre[k] + centre[k + 1]) / 2 for k in range(i, j)), end[j]]
+        for k in range(i, j + 1):
+            ax.axvspan(bounds[k - i], bounds[k - i + 1], ymax=0.08,
+                       color=colour.get(labels[k], "0.5"), alpha=0.9, linewidth=0, zorder=1)
+            ax.axvspan(bounds[k - i], bounds[k - i + 1],
+                       color=colour.get(labels[k], "0.5"), alpha=0.12, linewidth=0, zorder=0)
+        i = j + 1
+
+    for c in classes:
+        values = frame[c].to_numpy(float).copy()
+        values[~speech] = np.nan
+        ax.plot(centre, values, color=colour[c], linewidth=1.4, zorder=2,
+                marker="o" if speech.sum() <= 60 else None, markersize=3)
+    ax.set_xlim(0, total)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("probability")
+    handles = [Patch(color=colour[c], label=c) for c in classes]
+    handles.append(Patch(color="0.85", label="no speech"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9,
+              title="band: label", title_fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(title or "Emotion over time (lines: probabilities; bands: predicted label)",
+                 fontsize=10)
     return fig

@@ -166,9 +166,9 @@ def clip_feature_image(pipeline: Any, path: str | os.PathLike) -> tuple[np.ndarr
     steps = pipeline.named_steps
     waves = steps["load"].transform([os.fspath(path)])
     duration = waves[0].shape[0] / steps["load"].sr
-    views = steps["augment"].transform(waves) if "augment" in steps else waves
-    images = steps["features"].transform(views)
-    return images[0, 0], dict(steps["features"].block_slices_), duration
+    clean = steps["augment"].transform(waves) if "augment" in steps else waves
+    images = steps["features"].transform(clean)
+    return images[0], dict(steps["features"].block_slices_), duration
 
 
 def write_report(

@@ -37,11 +37,29 @@ def ravdess_path() -> Path | None:
     return path if path.is_dir() and any(path.iterdir()) else None
 
 
+def data_required() -> bool:
+    """Whether real-data tests fail, not skip, without the data (``SKLEARN_SER_REQUIRE_DATA=1``).
+
+    CI sets it together with ``SKLEARN_SER_RAVDESS``, so that a wrong path or a
+    missing download shows up as a failure instead of silently skipped tests.
+    """
+    return os.environ.get("SKLEARN_SER_REQUIRE_DATA", "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_or_fail_without_data(message: str) -> None:
+    """Skip the test for want of real data, or fail it when the data are required."""
+    if data_required():
+        pytest.fail(f"{message}; SKLEARN_SER_REQUIRE_DATA is set, so this is a failure")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def ravdess_dir() -> Path:
     path = ravdess_path()
     if path is None:
-        pytest.skip("RAVDESS clips not found (set SKLEARN_SER_RAVDESS or ../shared/data/ravdess)")
+        skip_or_fail_without_data(
+            "RAVDESS clips not found (set SKLEARN_SER_RAVDESS or ../shared/data/ravdess)"
+        )
     return path
 
 

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 
 from sklearn_ser import AudioFileError, AudioLoader, load_audio
-from sklearn_ser.audio import check_paths, check_waveform_views
+from sklearn_ser.audio import check_paths
 
 
 @pytest.mark.parametrize(
@@ -104,17 +105,9 @@ def test_single_path_and_non_paths_are_rejected(tone_files):
         check_paths(str(tone_files["mono_22050.wav"]))
     with pytest.raises(TypeError, match="file paths"):
         check_paths([1.5, 2.5])
-    with pytest.raises(ValueError, match="sr must be a positive integer"):
+    with pytest.raises(ValueError, match="'sr' parameter of AudioLoader must be an int in the "
+                                         r"range \[1, inf\)\. Got -1"):
         AudioLoader(sr=-1).fit([tone_files["mono_22050.wav"]])
-
-
-def test_waveform_views_validation():
-    views = check_waveform_views([np.zeros(10, np.float32), np.ones(5, np.float32)])
-    assert views.shape == (2, 1)
-    assert check_waveform_views(np.zeros((3, 100))).shape == (3, 1)
-    assert check_waveform_views(np.zeros((3, 2, 100))).shape == (3, 2)
-    with pytest.raises(TypeError, match="Put AudioLoader first"):
-        check_waveform_views(np.array(["a.wav", "b.wav"], dtype=object))
 
 
 def test_trim_silence_then_fix_duration(tmp_path):
@@ -127,3 +120,123 @@ def test_trim_silence_then_fix_duration(tmp_path):
     assert abs(trimmed.size - sr // 2) < 2048  # trim works frame by frame
     fixed = AudioLoader(trim_db=40, duration=1.0).fit_transform([path])[0]
     assert fixed.size == sr and np.abs(fixed[:2048]).max() > 0.1  # the tone starts within a frame
+
+
+# -- resource limits (issue 10: 4) -------------------------------------------------------
+def _one_hertz_wav(path: Path) -> Path:
+    """8 KB of samples whose header says 1 Hz: 4000 s (66 min) of 'audio'."""
+    sf.write(path, np.full(4000, 1000, dtype=np.int16), 1, subtype="PCM_16")
+    assert path.stat().st_size < 9000
+    return path
+
+
+def test_header_duration_is_checked_before_decoding(tmp_path, monkeypatch):
+    import librosa
+
+    path = _one_hertz_wav(tmp_path / "one_hertz.wav")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("decoded or resampled a file longer than max_duration")
+
+    monkeypatch.setattr(sf.SoundFile, "read", forbidden)
+    monkeypatch.setattr(librosa, "resample", forbidden)
+    with pytest.raises(AudioFileError) as info:
+        load_audio(path)  # the default limit: 600 s
+    message = str(info.value)
+    assert "one_hertz.wav: is too long: 4000.0 s" in message
+    assert "max_duration=600 s" in message
+    assert "sklearn_ser.segments.predict_segments" in message
+    with pytest.raises(AudioFileError, match="one_hertz.wav: is too long"):
+        AudioLoader().fit_transform([str(path)])
+
+
+def test_max_duration_counts_what_is_read(tone_files):
+    one_second = tone_files["mono_22050.wav"]
+    with pytest.raises(AudioFileError, match=r"is too long: 1\.0 s.*max_duration=0\.5 s"):
+        load_audio(one_second, max_duration=0.5)
+    # Cropped by duration or offset, less than the limit is read: accepted.
+    assert load_audio(one_second, max_duration=0.5, duration=0.4).size == round(0.4 * 22050)
+    assert load_audio(one_second, max_duration=0.5, offset=0.6).size == pytest.approx(
+        0.4 * 22050, abs=2)
+    assert load_audio(one_second, max_duration=None).size == 22050
+
+
+def test_loader_reports_every_too_long_file(tone_files):
+    files = [str(tone_files["mono_22050.wav"]), str(tone_files["stereo_44100.flac"])]
+    with pytest.raises(AudioFileError) as info:
+        AudioLoader(max_duration=0.5).transform(files)
+    assert set(info.value.problems) == set(files)
+    assert AudioLoader().get_params()["max_duration"] == 600.0
+
+
+def test_header_promising_more_samples_warns(tmp_path):
+    from sklearn_ser.exceptions import AudioFileWarning
+
+    full = tmp_path / "full.wav"
+    sf.write(full, (0.3 * np.sin(np.arange(22050) / 5)).astype(np.float32), 22050,
+             subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: 44 + 2 * 5000])  # header still says 22050 samples
+    with pytest.warns(AudioFileWarning, match=r"cut\.wav: the file holds less audio than its "
+                                              r"header says"):
+        y = load_audio(cut)
+    assert y.size == 5000
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AudioFileWarning)
+        assert load_audio(full).size == 22050  # an intact file does not warn
+
+
+# -- the librosa operations audio.py computes without importing librosa ------------------
+def _speech_with_silence(seed, n=30000, sr=22050):
+    rng = np.random.RandomState(seed)
+    y = np.zeros(n, dtype=np.float32)
+    start, stop = rng.randint(0, n // 3), rng.randint(2 * n // 3, n)
+    t = np.arange(stop - start) / sr
+    y[start:stop] = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + rng.normal(size=t.size) * 0.2))
+    y += rng.normal(scale=10 ** rng.uniform(-6, -3), size=n).astype(np.float32)
+    return y
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("top_db", [20.0, 30.0, 60.0])
+def test_trim_silence_equals_librosa(seed, top_db):
+    from sklearn_ser.audio import trim_silence
+
+    y = _speech_with_silence(seed)
+    np.testing.assert_array_equal(trim_silence(y, top_db=top_db),
+                                  librosa.effects.trim(y, top_db=top_db)[0])
+
+
+def test_trim_silence_of_silence_is_empty():
+    from sklearn_ser.audio import trim_silence
+
+    assert trim_silence(np.zeros(5000, np.float32), top_db=30).size == \
+        librosa.effects.trim(np.zeros(5000, np.float32), top_db=30)[0].size
+
+
+@pytest.mark.parametrize("rates", [(48000, 22050), (48000, 16000), (44100, 16000),
+                                   (8000, 22050), (22050, 16000), (16000, 16000)])
+def test_resample_equals_librosa(rates):
+    from sklearn_ser.audio import resample
+
+    orig, target = rates
+    y = _speech_with_silence(3, n=orig + 123)
+    np.testing.assert_array_equal(resample(y, orig_sr=orig, target_sr=target),
+                                  librosa.resample(y, orig_sr=orig, target_sr=target))
+
+
+def test_loading_a_clip_does_not_import_librosa(tone_files):
+    """A fresh process loading (resampling, trimming) audio never imports librosa's core."""
+    import subprocess
+    import sys
+
+    path = str(tone_files["stereo_44100.flac"])
+    code = (
+        "import sys\n"
+        "from sklearn_ser import AudioLoader\n"
+        f"AudioLoader(sr=16000, trim_db=30).fit_transform([{path!r}])\n"
+        "assert 'librosa.core.audio' not in sys.modules, 'librosa imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ser import AudioLoader, WaveformAugmenter
 from sklearn_ser.augment import add_noise, shift_time
+from sklearn_ser.views import Views
 
 
 def _speechlike(n=4, seconds=0.5, sr=22050, seed=0):
@@ -24,8 +25,10 @@ def test_reference_recipe_views():
     clips = _speechlike()
     aug = WaveformAugmenter(random_state=0)
     views = aug.fit_transform(clips)
-    assert views.shape == (4, 3) and aug.n_views_ == 3
-    for clip, (clean, noisy, shifted) in zip(clips, views):
+    assert views.data.shape == (4, 3) and aug.n_views_ == 3
+    assert views.names == ("clean", "noise", "noise+pitch+stretch") == aug.view_names_
+    assert all(c is clip for c, clip in zip(views.clean(), clips))
+    for clip, (clean, noisy, shifted) in zip(clips, views.data):
         assert clean is clip  # the clean view is the clip itself, not a copy
         noise = noisy - clip
         # Noise std is 0.025 * U(0,1) * max(y): never larger than 0.025 * max(y).
@@ -39,8 +42,8 @@ def test_transform_returns_clean_audio_only():
     clips = _speechlike()
     aug = WaveformAugmenter(random_state=0).fit(clips)
     clean = aug.transform(clips)
-    assert clean.shape == (4, 1)
-    for clip, out in zip(clips, clean[:, 0]):
+    assert clean.shape == (4,)
+    for clip, out in zip(clips, clean):
         assert out is clip
 
 
@@ -49,7 +52,7 @@ def test_same_seed_same_views_any_n_jobs():
     a = WaveformAugmenter(random_state=3).fit_transform(clips)
     b = WaveformAugmenter(random_state=3, n_jobs=2).fit_transform(clips)
     c = WaveformAugmenter(random_state=4).fit_transform(clips)
-    for x, y, z in zip(a[:, 1], b[:, 1], c[:, 1]):
+    for x, y, z in zip(a.data[:, 1], b.data[:, 1], c.data[:, 1]):
         np.testing.assert_array_equal(x, y)
         assert not np.array_equal(x, z)
 
@@ -63,11 +66,11 @@ def test_every_operation_and_ranges():
     )
     views = aug.fit_transform(clips)
     clip = clips[0]
-    np.testing.assert_allclose(views[0, 1], clip * 10 ** (6 / 20), rtol=1e-5)
-    np.testing.assert_array_equal(views[0, 2][2205:], clip[:-2205])
-    assert np.all(views[0, 2][:2205] == 0)
-    assert views[0, 3].size == clip.size and not np.allclose(views[0, 3], clip)
-    assert abs(views[0, 4].size - clip.size / 1.2) < 3
+    np.testing.assert_allclose(views.data[0, 1], clip * 10 ** (6 / 20), rtol=1e-5)
+    np.testing.assert_array_equal(views.data[0, 2][2205:], clip[:-2205])
+    assert np.all(views.data[0, 2][:2205] == 0)
+    assert views.data[0, 3].size == clip.size and not np.allclose(views.data[0, 3], clip)
+    assert abs(views.data[0, 4].size - clip.size / 1.2) < 3
 
 
 def test_helpers():
@@ -78,7 +81,9 @@ def test_helpers():
 
 
 @pytest.mark.parametrize("views, message", [
-    ((), "non-empty"), ("clean", "non-empty"), (("clean", "echo"), "unknown augmentation 'echo'"),
+    ((), "non-empty"),
+    ("clean", "'views' parameter of WaveformAugmenter must be an instance of 'list' or"),
+    (("clean", "echo"), "unknown augmentation 'echo'"),
 ])
 def test_bad_views(views, message):
     with pytest.raises(ValueError, match=message):
@@ -95,14 +100,15 @@ class _RecordingClassifier(ClassifierMixin, BaseEstimator):
     """Remembers what it was trained on and what it was asked to predict."""
 
     def fit(self, X, y):
-        self.n_views_seen_ = X.shape[1]
-        self.train_fingerprints_ = {_fingerprint(w) for w in X.ravel()}
+        self.n_views_seen_ = X.n_views
+        self.train_fingerprints_ = {_fingerprint(w) for w in X.data.ravel()}
         self.classes_ = np.unique(y)
         return self
 
     def predict(self, X):
-        self.predict_n_views_ = X.shape[1]
-        self.predict_fingerprints_ = [_fingerprint(w) for w in X[:, 0]]
+        assert not isinstance(X, Views)  # plain clean clips at predict time
+        self.predict_n_views_ = 1
+        self.predict_fingerprints_ = [_fingerprint(w) for w in X]
         return np.full(X.shape[0], self.classes_[0])
 
 
@@ -154,14 +160,55 @@ def test_no_copy_of_a_test_clip_is_trained_on_in_cross_validation(synthetic_pipe
         assert len(seen) == 3 * len(train)
         assert {_fingerprint(clean[i]) for i in train} <= seen
         # ... and no clip (or copy) from the test fold: the augmenter never saw them.
-        for w in WaveformAugmenter(**_FIXED_VIEWS).fit_transform(clean[test]).ravel():
+        for w in WaveformAugmenter(**_FIXED_VIEWS).fit_transform(clean[test]).data.ravel():
             assert _fingerprint(w) not in seen
+
+
+class _FingerprintingClassifier(_RecordingClassifier):
+    """Logs, across the clones a search makes, what each fit trained on and then predicted."""
+
+    log: list = []
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.record_ = {"n_views": X.n_views, "train": self.train_fingerprints_, "test": []}
+        type(self).log.append(self.record_)
+        return self
+
+    def predict(self, X):
+        out = super().predict(X)
+        self.record_["test"].extend(self.predict_fingerprints_)
+        return out
 
 
 def test_grid_search_over_augmentation_parameter(synthetic_pipeline_data):
     paths, labels, speakers = synthetic_pipeline_data
-    search = GridSearchCV(
-        _recording_pipeline(), {"augment__views": [("clean",), ("clean", "noise")]},
-        cv=GroupKFold(n_splits=2), scoring="accuracy",
-    ).fit(paths, labels, groups=speakers)
+    grid = [("clean",), ("clean", "noise")]
+    cv = GroupKFold(n_splits=2)
+    pipe = _recording_pipeline().set_params(clf=_FingerprintingClassifier())
+    _FingerprintingClassifier.log = []
+    search = GridSearchCV(pipe, {"augment__views": grid}, cv=cv, scoring="accuracy",
+                          error_score="raise").fit(paths, labels, groups=speakers)
+    # Every clip and every view any candidate can make of it, by fingerprint.
+    clean = AudioLoader().transform(paths)
+    clip_of = {}
+    for views in grid:
+        made = WaveformAugmenter(**{**_FIXED_VIEWS, "views": views},
+                                 random_state=0).fit_transform(clean).data
+        for i, row in enumerate(made):
+            clip_of.update({_fingerprint(w): i for w in row})
+    folds = [(set(train), set(test)) for train, test in cv.split(paths, labels, speakers)]
+    log = _FingerprintingClassifier.log
+    assert len(log) == len(grid) * len(folds) + 1  # every candidate and fold, and the refit
+    assert sorted(r["n_views"] for r in log[:-1]) == [1, 1, 2, 2]
+    for record in log:
+        assert set(record["train"]) <= set(clip_of), "trained on audio that is no known view"
+        trained = {clip_of[f] for f in record["train"]}
+        tested = {clip_of[f] for f in record["test"]}
+        assert not trained & tested, "a test clip, or a view of it, was trained on"
+        if record is log[-1]:  # the refit: every clip, nothing predicted
+            assert trained == set(range(len(paths))) and not tested
+        else:
+            assert (trained, tested) in folds
+            assert not set(speakers[list(trained)]) & set(speakers[list(tested)])
     assert search.best_estimator_["clf"].n_views_seen_ in (1, 2)

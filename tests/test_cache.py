@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_memory
 
 from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
 from sklearn_ser import features as F
+from sklearn_ser.views import Views
 
 SMALL = dict(features=("mel", "chroma", "mfcc_delta2"), n_mfcc=13, n_columns=32)
 
@@ -103,9 +104,10 @@ def test_cache_is_shared_by_worker_processes(waves, tmp_path, computations):
     np.testing.assert_array_equal(local, parallel)
 
 
-def _mean_view_flat(images: np.ndarray) -> np.ndarray:
-    """(n_clips, n_views, rows, cols) -> (n_clips, rows * cols): a cheap stand-in for the CNN."""
-    return images.mean(axis=1).reshape(len(images), -1)
+def _mean_view_flat(images) -> np.ndarray:
+    """Views (while fitting) or images -> (n_clips, rows * cols): a cheap stand-in for the CNN."""
+    data = images.data.mean(axis=1) if isinstance(images, Views) else images
+    return data.reshape(len(data), -1)
 
 
 @pytest.fixture

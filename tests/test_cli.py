@@ -229,7 +229,10 @@ def test_train_without_evaluation_and_dropping_a_label(demo, tmp_path, capsys):
         "--out", tmp_path / "m.joblib", "--report-dir", tmp_path / "r", "-q",
     )
     assert code == 0, err
-    assert "sad" not in out.split("\n")[0]
+    from sklearn_ser.persistence import load_model
+
+    # The dropped label is gone from the trained model, not merely from a printed line.
+    assert list(load_model(tmp_path / "m.joblib").classes_) == ["angry", "happy", "neutral"]
     text = (tmp_path / "r" / "report.txt").read_text()
     assert "TRAINING clips" in text
 
@@ -349,3 +352,103 @@ def test_help_does_not_import_tensorflow():
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "--corpus NAME=DIR" in result.stdout
+
+
+# -- careless input (issue 10: 7-10) ----------------------------------------------------------
+def _copy_clips(src: Path, dst: Path, keep) -> Path:
+    dst.mkdir(parents=True)
+    for path in sorted(src.rglob("*.wav")):
+        if keep(path):
+            target = dst / path.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    return dst
+
+
+@pytest.fixture
+def no_audio_may_be_read(monkeypatch):
+    """Make reading any audio file fail loudly: what is checked first must not need it."""
+    import sklearn_ser.audio as audio
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("audio was read before the settings were checked")
+
+    monkeypatch.setattr(audio, "_read", forbidden)
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ("cnn__epochs=abc", "'cnn__epochs' parameter of SERClassifier must be an int in the "
+                            "range [1, inf). Got 'abc'"),
+        ("cnn__epochs=-3", "'cnn__epochs' parameter"),
+        ("augment__noise_amplitude=abc", "'augment__noise_amplitude' parameter of "
+                                         "WaveformAugmenter"),
+        ("features__n_columns=0", "'features__n_columns' parameter"),
+        ("load__sr=22050.5", "'load__sr' parameter of AudioLoader"),
+        ("cnn__dense_units=(16, 'x')", "'cnn__dense_units' parameter"),
+    ],
+)
+def test_bad_set_values_fail_first_naming_the_parameter(demo, capsys, no_audio_may_be_read,
+                                                        setting, fragment):
+    code, _, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
+                       "--set", setting, "-q")
+    assert code == 2
+    assert_one_line_error(err, fragment)
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_one_class_training_data_is_refused(demo, tmp_path, capsys, no_audio_may_be_read):
+    folder = _copy_clips(demo / "data", tmp_path / "sad_only", lambda p: "_sad_" in p.name)
+    code, _, err = run(capsys, "train", "--corpus", f"synthetic={folder}",
+                       "--out", tmp_path / "m.joblib", "-q")
+    assert code == 1
+    assert_one_line_error(err, "the training data has 1 class (only 'sad')", "at least 2")
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_predict_reports_bad_files_of_every_batch(demo, tmp_path, capsys, monkeypatch):
+    good = sorted((demo / "unseen_speaker").glob("*.wav"))
+    first, last = tmp_path / "first_bad.wav", tmp_path / "last_bad.wav"
+    first.write_text("not audio")
+    last.write_bytes(b"")
+    from sklearn_ser.persistence import load_model
+
+    model = load_model(demo / "model.joblib")
+    predicted = []
+    monkeypatch.setattr(type(model), "predict_proba",
+                        lambda self, X, **kw: predicted.append(X) or 1 / 0)
+    code, out, err = run(capsys, "predict", demo / "model.joblib", first, *good, last,
+                         "--batch-size", 2, "-q")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "2 audio files cannot be used", "first_bad.wav: cannot be decoded",
+                          "last_bad.wav: file is empty")
+    assert predicted == [], "a prediction was made before every file was checked"
+
+
+def test_train_on_two_speakers_uses_leave_one_speaker_out(ravdess_like, tmp_path, capsys):
+    two = _copy_clips(ravdess_like, tmp_path / "two",
+                      lambda p: p.parent.name in ("Actor_01", "Actor_02"))
+    code, out, err = run(capsys, "train", "--corpus", f"ravdess={two}", *QUICK_SETS,
+                         "--out", tmp_path / "m.joblib", "-q")
+    assert code == 0, err
+    assert "2 speaker folds (leave-one-speaker-out)" in err
+    assert "evaluation (speaker_kfold, 2 folds)" in out
+    report = json.loads((tmp_path / "m_report" / "report.json").read_text())
+    tested = [s for fold in report["evaluation"]["fold_scores"] for s in fold["test_speakers"]]
+    assert sorted(tested) == ["ravdess_01", "ravdess_02"]
+    assert (tmp_path / "m.joblib").exists()
+
+
+def test_train_on_one_speaker_skips_evaluation_and_saves(ravdess_like, tmp_path, capsys):
+    one = _copy_clips(ravdess_like, tmp_path / "one", lambda p: p.parent.name == "Actor_01")
+    code, out, err = run(capsys, "train", "--corpus", f"ravdess={one}", *QUICK_SETS,
+                         "--out", tmp_path / "m.joblib", "-q")
+    assert code == 0, err
+    assert "only 1 speaker" in err and "evaluation (speaker_kfold) skipped" in err
+    assert "evaluation (" not in out
+    from sklearn_ser.persistence import load_model
+
+    assert list(load_model(tmp_path / "m.joblib").classes_) == ["angry", "happy", "neutral",
+                                                                 "sad"]
+    assert "TRAINING clips" in (tmp_path / "m_report" / "report.txt").read_text()

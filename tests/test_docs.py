@@ -54,3 +54,20 @@ def test_sphinx_build_has_no_warnings(tmp_path):
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_readme_accuracy_table_matches_the_result_file():
+    """The README's numbers are rendered from benchmarks/results/accuracy.json, not typed."""
+    import importlib.util
+    import json
+
+    repo = DOCS.parent
+    results = repo / "benchmarks" / "results" / "accuracy.json"
+    if not results.exists():
+        pytest.skip("no accuracy result file yet")
+    spec = importlib.util.spec_from_file_location("bench_accuracy",
+                                                  repo / "benchmarks" / "bench_accuracy.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    block = bench.readme_block(json.loads(results.read_text()))
+    assert block in (repo / "README.md").read_text()

@@ -15,6 +15,7 @@ from straight_recipe import BLOCK_ROWS, straight_blocks, straight_image, straigh
 from sklearn_ser import AudioLoader, FeatureImageExtractor
 from sklearn_ser import features as F
 from sklearn_ser._parallel import parallel_imap, parallel_map
+from sklearn_ser.views import Views
 
 SR = 22050
 
@@ -50,7 +51,7 @@ def ravdess_waves(ravdess_dir: Path):
 def test_reference_image_layout(waves):
     ext = FeatureImageExtractor()
     images = ext.fit_transform(waves[:2])
-    assert images.shape == (2, 1, 106, 160)
+    assert images.shape == (2, 106, 160)
     assert images.dtype == np.float32
     assert ext.n_rows_ == 106
     assert {k: s.stop - s.start for k, s in ext.block_slices_.items()} == BLOCK_ROWS
@@ -66,22 +67,40 @@ def test_faithful_blocks_match_straight_recipe_on_synthetic_speech(waves):
 
 
 @pytest.mark.realdata
-def test_faithful_blocks_match_straight_recipe_on_ravdess(ravdess_waves):
+def test_faithful_blocks_equal_straight_recipe_on_ravdess(ravdess_waves):
+    # Bit for bit, as the benchmarks page states: not merely within a tolerance.
     for y in ravdess_waves:
-        _assert_blocks_match(F.feature_blocks(y), straight_blocks(y))
+        blocks, oracle = F.feature_blocks(y), straight_blocks(y)
+        assert list(blocks) == list(oracle)
+        for name in oracle:
+            np.testing.assert_array_equal(blocks[name], oracle[name], err_msg=name)
 
 
 @pytest.mark.realdata
 def test_faithful_image_matches_straight_image_on_ravdess(ravdess_waves):
-    images = FeatureImageExtractor().fit_transform(ravdess_waves)[:, 0]
+    images = FeatureImageExtractor().fit_transform(ravdess_waves)
     for image, y in zip(images, ravdess_waves):
         oracle = straight_image(y)
         start = 0
         for name, rows in BLOCK_ROWS.items():
             block = slice(start, start + rows)
+            # The blocks are identical; the float32 time resize rounds differently from
+            # the oracle's float64 one by at most ~1.5 float32 ulps (measured 1.8e-7).
             err = _max_relative_difference(image[block], oracle[block])
-            assert err <= 1e-4, f"{name}: {err:.2e}"
+            assert err <= 4e-7, f"{name}: {err:.2e}"
             start += rows
+
+
+@pytest.mark.realdata
+def test_fast_tonnetz_keeps_its_measured_correlation_on_ravdess(ravdess_waves):
+    # benchmarks.rst: fast tonnetz rows correlate 0.87 over time with the faithful ones
+    # (median over clips, mean of the 6 rows), worst clip 0.77. On these clips the means
+    # measured 0.85, 0.93 and 0.90; the floor is the documented worst clip.
+    for y in ravdess_waves:
+        faithful = F.feature_blocks(y, features=("tonnetz",))["tonnetz"]
+        fast = F.feature_blocks(y, features=("tonnetz",), mode="fast")["tonnetz"]
+        rows = [np.corrcoef(a, b)[0, 1] for a, b in zip(fast, faithful)]
+        assert np.mean(rows) >= 0.77, rows
 
 
 @pytest.mark.filterwarnings("ignore:n_fft=.* is too large")
@@ -144,7 +163,7 @@ def test_fast_mode_changes_only_tonnetz(waves):
     assert fast["tonnetz"].shape == faithful["tonnetz"].shape
     assert np.all(np.isfinite(fast["tonnetz"]))
     image = FeatureImageExtractor(mode="fast").fit_transform(waves[:1])
-    assert image.shape == (1, 1, 106, 160) and np.all(np.isfinite(image))
+    assert image.shape == (1, 106, 160) and np.all(np.isfinite(image))
 
 
 # -- parameters -----------------------------------------------------------------------
@@ -152,13 +171,13 @@ def test_feature_subset_order_and_rows(waves):
     ext = FeatureImageExtractor(features=("tonnetz", "mfcc", "mel"), n_mfcc=13, mel_pool=8,
                                 mel_groups=None, n_columns=40)
     images = ext.fit_transform(waves[:1])
-    assert images.shape == (1, 1, 6 + 13 + 16, 40)
+    assert images.shape == (1, 6 + 13 + 16, 40)
     assert list(ext.block_slices_) == ["tonnetz", "mfcc", "mel"]
     assert ext.block_slices_["mfcc"] == slice(6, 19)
     blocks = F.feature_blocks(waves[0], features=("tonnetz", "mfcc", "mel"), n_mfcc=13,
                               mel_pool=8, mel_groups=None)
     stacked = np.concatenate(list(blocks.values()))
-    np.testing.assert_allclose(images[0, 0], F.resize_time(stacked, 40), rtol=1e-6,
+    np.testing.assert_allclose(images[0], F.resize_time(stacked, 40), rtol=1e-6,
                                atol=1e-6 * np.abs(stacked).max())
 
 
@@ -192,7 +211,7 @@ def test_standardize_learned_in_fit_applied_in_transform(waves, standardize):
     raw_test = FeatureImageExtractor(**params).fit_transform(waves[2:])
     assert ext.mean_.shape == ext.scale_.shape == (ext.n_rows_, 1)
     # The training images come out standardised...
-    rows = train.transpose(2, 0, 1, 3).reshape(ext.n_rows_, -1)
+    rows = train.transpose(1, 0, 2).reshape(ext.n_rows_, -1)
     if standardize == "row":
         np.testing.assert_allclose(rows.mean(axis=1), 0, atol=1e-4)
         np.testing.assert_allclose(rows.std(axis=1), 1, atol=1e-4)
@@ -211,9 +230,11 @@ def test_views_axis_is_kept(waves):
     views = np.empty((2, 2), dtype=object)
     views[0, 0], views[0, 1], views[1, 0], views[1, 1] = waves[0], waves[1], waves[2], waves[0]
     ext = FeatureImageExtractor(features=("mel", "chroma"), n_columns=20)
-    images = ext.fit_transform(views)
-    assert images.shape == (2, 2, 43, 20)
-    np.testing.assert_array_equal(images[0, 0], images[1, 1])
+    images = ext.fit_transform(Views(views, ("clean", "noise")))
+    assert isinstance(images, Views) and images.names == ("clean", "noise")
+    assert images.data.shape == (2, 2, 43, 20)
+    np.testing.assert_array_equal(images.data[0, 0], images.data[1, 1])
+    np.testing.assert_array_equal(images.clean(), ext.transform(views[:, 0]))
 
 
 @pytest.mark.parametrize(
@@ -221,17 +242,20 @@ def test_views_axis_is_kept(waves):
     [
         ({"features": ("mel", "pitch")}, "unknown feature 'pitch'"),
         ({"features": ()}, "non-empty sequence"),
-        ({"features": "mel"}, "non-empty sequence"),
+        # Types and ranges: scikit-learn's parameter validation, naming the parameter.
+        ({"features": "mel"}, "'features' parameter of FeatureImageExtractor must be"),
         ({"features": ("mel", "mel")}, "must not repeat"),
-        ({"standardize": "global"}, "standardize must be"),
-        ({"mode": "turbo"}, "mode must be one of"),
-        ({"n_columns": 0}, "n_columns must be a positive integer"),
-        ({"n_columns": 12.5}, "n_columns must be a positive integer"),
-        ({"n_mfcc": -1}, "n_mfcc must be a positive integer"),
+        ({"standardize": "global"}, "'standardize' parameter of FeatureImageExtractor must be "
+                                    "a str among"),
+        ({"mode": "turbo"}, "'mode' parameter of FeatureImageExtractor must be a str among"),
+        ({"n_columns": 0}, r"'n_columns' parameter of FeatureImageExtractor must be an int in "
+                           r"the range \[1, inf\)\. Got 0"),
+        ({"n_columns": 12.5}, "'n_columns' parameter"),
+        ({"n_mfcc": -1}, "'n_mfcc' parameter"),
         ({"hop_length": 4096}, "hop_length=4096 must not exceed n_fft"),
         ({"n_mfcc": 200}, "cannot exceed n_mels"),
         ({"mel_groups": 33}, "do not fit in n_mels=128"),
-        ({"mel_pool": 0}, "mel_pool must be a positive integer"),
+        ({"mel_pool": 0}, "'mel_pool' parameter"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(waves, params, match):
@@ -283,9 +307,9 @@ def test_images_are_held_once(standardize):
         views[index] = rng.normal(scale=0.1, size=5000).astype(np.float32)
     ext = FeatureImageExtractor(features=("mel", "chroma"), n_columns=2000,
                                 standardize=standardize)
-    ext.fit_transform(views[:2])  # warm up caches outside the measurement
+    ext.fit_transform(Views(views[:2], ("clean", "noise")))  # warm up caches first
     tracemalloc.start()
-    images = ext.fit_transform(views)
+    images = ext.fit_transform(Views(views, ("clean", "noise"))).data
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert images.nbytes == 400 * 43 * 2000 * 4  # 138 MB

@@ -15,18 +15,21 @@ from pathlib import Path
 import numpy as np
 import pooch
 import pytest
+import requests
 import soundfile as sf
 
 from sklearn_ser.datasets import (
     CORPORA,
     DatasetWarning,
     ManualDownloadError,
+    UnsafeArchiveError,
     fetch_crema_d,
     fetch_ravdess,
     fetch_savee,
     fetch_tess,
     list_corpora,
 )
+from sklearn_ser.datasets._fetch import _safe_extract
 
 
 def _wav_bytes() -> bytes:
@@ -95,6 +98,7 @@ def server(tmp_path_factory):
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
         yield {
+            "root": root,
             "base": base,
             "requests": requests,
             "zip_url": f"{base}/Audio_Speech_Actors_01-24.zip",
@@ -156,7 +160,7 @@ def test_fetch_without_hash_warns(server, tmp_path):
 
 def test_fetch_missing_url_errors(server, tmp_path):
     server["requests"].clear()
-    with pytest.raises(Exception):  # noqa: B017 (requests' HTTPError)
+    with pytest.raises(requests.HTTPError, match="404"):
         fetch_ravdess(
             data_home=tmp_path,
             url=server["base"] + "/nothing.zip",
@@ -228,3 +232,187 @@ def test_registry_and_list_corpora(tmp_path):
     assert table["cached_path"].isna().all()
     assert "Audio_Speech_Actors_01-24.zip" in (fetch_ravdess.__doc__ or "")
     assert Path(tmp_path, "sklearn_ser").is_dir()
+
+
+# -- hostile and broken archives (issue 10: 1, 6, 11) ---------------------------------------
+def _hostile_tar(path: Path, kind: str, outside: Path) -> None:
+    """A RAVDESS-like .tar.gz with genuine clips plus one hostile member of ``kind``."""
+    wav = _wav_bytes()
+
+    def add_file(tf: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+
+    def add_link(tf: tarfile.TarFile, name: str, target: str, hard: bool = False) -> None:
+        info = tarfile.TarInfo(name)
+        info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
+        info.linkname = target
+        tf.addfile(info)
+
+    with tarfile.open(path, "w:gz") as tf:
+        for member in _ravdess_members()[:8]:
+            add_file(tf, member, wav)
+        if kind == "dotdot":
+            add_file(tf, "Actor_01/../../../../" + outside.name + "/dotdot.txt", b"escaped")
+        elif kind == "absolute":
+            add_file(tf, str(outside / "absolute.txt"), b"escaped")
+        elif kind == "symlink_dir":
+            # A link to a folder outside, then a file written "through" it.
+            add_link(tf, "Actor_01/escape", str(outside))
+            add_file(tf, "Actor_01/escape/through_link.txt", b"escaped")
+        elif kind == "symlink_clip":
+            # A "clip" that is a link to a system file.
+            add_link(tf, "Actor_02/03-01-05-01-01-01-02.wav", "/etc/passwd")
+        elif kind == "hardlink":
+            add_link(tf, "Actor_02/03-01-05-01-01-01-02.wav", "/etc/passwd", hard=True)
+        else:
+            raise AssertionError(kind)
+
+
+def _hostile_zip(path: Path, kind: str) -> None:
+    wav = _wav_bytes()
+    with zipfile.ZipFile(path, "w") as zf:
+        for member in _ravdess_members()[:8]:
+            zf.writestr(member, wav)
+        if kind == "dotdot":
+            zf.writestr("Actor_01/../../../escape.wav", wav)
+        elif kind == "backslash":
+            zf.writestr("Actor_01\\..\\..\\escape.wav", wav)
+        elif kind == "absolute":
+            zf.writestr("/tmp/sklearn_ser_escape.wav", wav)
+        elif kind == "symlink_clip":
+            info = zipfile.ZipInfo("Actor_02/03-01-05-01-01-01-02.wav")
+            info.external_attr = (0o120777 << 16)  # S_IFLNK: a symbolic link
+            zf.writestr(info, "/etc/passwd")
+        else:
+            raise AssertionError(kind)
+
+
+def _assert_nothing_outside(data_home: Path, outside: Path) -> None:
+    corpus = data_home / "sklearn_ser" / "ravdess"
+    assert not (corpus / "audio").exists(), "a refused archive must leave no corpus folder"
+    assert not (corpus / "audio.partial").exists()
+    assert list(outside.iterdir()) == [], "something was written outside the data folder"
+    assert not Path("/tmp/sklearn_ser_escape.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("dotdot", r"'\.\.' component"),
+        ("absolute", "absolute path"),
+        ("symlink_dir", "is a link"),
+        ("symlink_clip", r"is a link \(to '/etc/passwd'\)"),
+        ("hardlink", "is a link"),
+    ],
+)
+def test_hostile_tar_is_refused_before_anything_is_written(server, tmp_path, kind, needle):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    name = f"hostile_{kind}.tar.gz"
+    _hostile_tar(server["root"] / name, kind, outside)
+    data_home = tmp_path / "home" / "deep"  # ../../.. from the corpus folder stays in tmp_path
+    with pytest.raises(UnsafeArchiveError, match=needle) as info:
+        fetch_ravdess(data_home=data_home, url=f"{server['base']}/{name}",
+                      known_hash="sha256:" + pooch.file_hash(str(server["root"] / name)),
+                      progressbar=False)
+    assert name in str(info.value)  # names the archive
+    _assert_nothing_outside(data_home, outside)
+
+
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("dotdot", r"'\.\.' component"),
+        ("backslash", r"'\.\.' component"),
+        ("absolute", "absolute path"),
+        ("symlink_clip", "symbolic link"),
+    ],
+)
+def test_hostile_zip_is_refused_before_anything_is_written(server, tmp_path, kind, needle):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    name = f"hostile_{kind}.zip"
+    _hostile_zip(server["root"] / name, kind)
+    data_home = tmp_path / "home"
+    with pytest.raises(UnsafeArchiveError, match=needle) as info:
+        fetch_ravdess(data_home=data_home, url=f"{server['base']}/{name}",
+                      known_hash="sha256:" + pooch.file_hash(str(server["root"] / name)),
+                      progressbar=False)
+    assert name in str(info.value)
+    _assert_nothing_outside(data_home, outside)
+
+
+def test_every_fetcher_extracts_safely(server, tmp_path):
+    # The manual fetchers with url= go through the same extraction.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _hostile_tar(server["root"] / "savee_hostile.tar.gz", "symlink_dir", outside)
+    for fetch in (fetch_savee, fetch_tess, fetch_crema_d):
+        with pytest.raises(UnsafeArchiveError, match="is a link"):
+            fetch(data_home=tmp_path / fetch.__name__, url=server["base"] + "/savee_hostile.tar.gz",
+                  known_hash="sha256:" + pooch.file_hash(str(server["root"] /
+                                                              "savee_hostile.tar.gz")),
+                  progressbar=False)
+    assert list(outside.iterdir()) == []
+
+
+def test_safe_extract_keeps_a_valid_tar_with_folders(tmp_path):
+    archive = tmp_path / "ok.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        folder = tarfile.TarInfo("Actor_01")
+        folder.type = tarfile.DIRTYPE
+        tf.addfile(folder)
+        info = tarfile.TarInfo("Actor_01/a.wav")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"abc"))
+    _safe_extract(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "Actor_01" / "a.wav").read_bytes() == b"abc"
+    assert not (tmp_path / "out.partial").exists()
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_download_cut_short_without_hash_is_deleted_and_retried(server, tmp_path, suffix):
+    # The server sends only the first half of the archive (a download cut short).
+    good = server["root"] / ("Audio_Speech_Actors_01-24.zip" if suffix == ".zip"
+                             else "savee.tar.gz")
+    cut = server["root"] / "cut"
+    cut.mkdir(exist_ok=True)
+    payload = good.read_bytes()
+    (cut / good.name).write_bytes(payload[: len(payload) // 2])
+    fetch = fetch_ravdess if suffix == ".zip" else fetch_savee
+    cache = tmp_path / "sklearn_ser" / ("ravdess" if suffix == ".zip" else "savee")
+    with pytest.warns(DatasetWarning, match="checksum"):
+        with pytest.raises(OSError, match="incomplete or corrupt.*deleted") as info:
+            fetch(data_home=tmp_path, url=f"{server['base']}/cut/{good.name}", known_hash=None,
+                  progressbar=False)
+    assert good.name in str(info.value)
+    assert not (cache / good.name).exists(), "the broken archive must not be kept"
+    assert not (cache / "audio").exists()
+    # The next call downloads again (instead of failing forever on the cached file).
+    server["requests"].clear()
+    with pytest.warns(DatasetWarning, match="checksum"):
+        data = fetch(data_home=tmp_path, url=f"{server['base']}/{good.name}", known_hash=None,
+                     progressbar=False)
+    assert server["requests"] == [f"/{good.name}"]
+    assert len(data.filenames) == (120 if suffix == ".zip" else 8)
+
+
+def test_offline_fetch_says_network_unreachable(tmp_path, monkeypatch):
+    # The autouse fixture refuses every host but 127.0.0.1: this is being offline.
+    with pytest.raises(ConnectionError, match="network is unreachable") as info:
+        fetch_ravdess(data_home=tmp_path, progressbar=False)
+    message = str(info.value)
+    assert "load_ravdess(path)" in message and "--corpus ravdess=DIR" in message
+    assert "\n" not in message
+
+
+def test_cli_fetch_offline_prints_one_line(tmp_path, capsys):
+    from sklearn_ser.cli import main
+
+    assert main(["fetch", "ravdess", "--data-home", str(tmp_path), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("sklearn-ser: error: cannot download")
+    assert "network is unreachable" in err[0] and "--corpus ravdess=DIR" in err[0]

@@ -8,18 +8,24 @@ from sklearn.utils import estimator_checks
 
 from sklearn_ser import AudioLoader, FeatureImageExtractor, SERClassifier, WaveformAugmenter
 from sklearn_ser.models import build_cnn
+from sklearn_ser.views import Views
 
 SMALL = dict(architecture="compact", conv_filters=(4, 8), dense_units=(8,), batch_size=8)
 
 
 def _images(n_per_class=12, n_views=1, shape=(16, 20), seed=0):
-    """Two classes that differ in where the energy is (top or bottom half)."""
+    """Two classes that differ in where the energy is (top or bottom half).
+
+    One view: plain images (n_clips, rows, columns); several: Views named clean, v1, ...
+    """
     rng = np.random.RandomState(seed)
     X = rng.rand(2 * n_per_class, n_views, *shape).astype(np.float32)
     X[:n_per_class, :, : shape[0] // 2] += 2.0
     X[n_per_class:, :, shape[0] // 2:] += 2.0
     y = np.array(["calm"] * n_per_class + ["angry"] * n_per_class)
-    return X, y
+    if n_views == 1:
+        return X[:, 0], y
+    return Views(X, ("clean", *(f"v{i}" for i in range(1, n_views)))), y
 
 
 def test_reference_network_has_3525672_parameters():
@@ -97,10 +103,10 @@ def test_fit_predict_on_views_with_string_labels():
     clf = SERClassifier(**SMALL, epochs=15, random_state=0, learning_rate=0.01)
     assert clf.fit(X, y) is clf
     assert sorted(clf.classes_) == ["angry", "calm"]
-    proba = clf.predict_proba(X[:, :1])
+    proba = clf.predict_proba(X.clean())
     assert proba.shape == (24, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-    assert (clf.predict(X[:, 0]) == y).mean() > 0.9  # 3-D input means one view per clip
+    assert (clf.predict(X.clean()) == y).mean() > 0.9  # plain images: one per clip
     assert len(clf.history_["loss"]) == 15
     assert clf.history_["loss"][-1] < clf.history_["loss"][0]
 
@@ -109,8 +115,8 @@ def test_views_are_averaged_at_predict():
     X, y = _images(n_views=2)
     clf = SERClassifier(**SMALL, epochs=2, random_state=0).fit(X, y)
     both = clf.predict_proba(X)
-    one = clf.predict_proba(X[:, :1])
-    other = clf.predict_proba(X[:, 1:])
+    one = clf.predict_proba(X.data[:, 0])
+    other = clf.predict_proba(X.data[:, 1])
     np.testing.assert_allclose(both, (one + other) / 2, rtol=1e-5, atol=1e-6)
 
 
@@ -144,7 +150,7 @@ def test_same_seed_same_predictions():
 
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((4, 5)), "shape"),
-    (np.full((4, 1, 8, 8), np.nan), "NaN"),
+    (np.full((4, 8, 8), np.nan), "NaN"),
 ])
 def test_bad_input_is_rejected_clearly(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -157,12 +163,37 @@ def test_labels_must_match_clips():
         SERClassifier(**SMALL, epochs=1).fit(X, ["a", "b"])
 
 
-def test_speaker_disjoint_validation_with_groups():
-    X, y = _images(n_per_class=20)
+def test_speaker_disjoint_validation_with_groups(monkeypatch):
+    from scikeras.wrappers import KerasClassifier
+
+    X, y = _images(n_per_class=20, n_views=2)
+    # Pixel (0, 0) of every image names its clip and view: 10 * clip + view.
+    n_clips = len(y)
+    X.data[:, :, 0, 0] = 10 * np.arange(n_clips)[:, None] + np.arange(2)[None, :]
     groups = np.repeat(np.arange(8), 5)  # 8 "speakers" of 5 clips each
+    seen = {}
+    original = KerasClassifier._fit_keras_model
+
+    def spy(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        seen["train"] = np.asarray(X)[:, 0, 0, 0].astype(int)
+        seen["val"] = np.asarray(kwargs["validation_data"][0])[:, 0, 0, 0].astype(int)
+        return original(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs)
+
+    monkeypatch.setattr(KerasClassifier, "_fit_keras_model", spy)
     clf = SERClassifier(**SMALL, epochs=2, validation_split=0.25, random_state=0)
     clf.fit(X, y, groups=groups)
     assert "val_loss" in clf.history_
+    train_clips, train_views = np.divmod(seen["train"], 10)
+    val_clips, val_views = np.divmod(seen["val"], 10)
+    # Only clean views are scored, one per held-out clip ...
+    assert set(val_views) == {0} and len(set(val_clips)) == len(val_clips)
+    # ... every view of every training clip is trained on ...
+    assert sorted(seen["train"]) == sorted(10 * c + v for c in set(train_clips) for v in (0, 1))
+    # ... and the held-out clips are whole speakers absent from training.
+    val_speakers, train_speakers = set(groups[val_clips]), set(groups[train_clips])
+    assert val_speakers and not val_speakers & train_speakers
+    assert set(val_clips) == set(np.flatnonzero(np.isin(groups, list(val_speakers))))
+    assert set(train_clips) | set(val_clips) == set(range(n_clips))
 
 
 def test_spec_augment_masks_only_in_training():
@@ -175,8 +206,18 @@ def test_spec_augment_masks_only_in_training():
     assert set(np.unique(masked)) <= {0.0, 1.0}
     zero_fraction = 1 - masked.mean()
     assert 0 < zero_fraction < 0.6
-    # Masks are whole rows/columns: any zero row band spans every column, etc.
-    assert np.all((masked == 0).any(axis=(1, 2)) | (masked == 1).all(axis=(1, 2)))
+    # Masks are whole rows/columns: every zero lies in a row or a column that is all zero.
+    assert _zeros_are_whole_rows_or_columns(masked[..., 0])
+    scattered = np.ones_like(masked[..., 0])
+    scattered[:, [3, 7], [5, 11]] = 0  # two isolated pixels per image: not a mask
+    assert not _zeros_are_whole_rows_or_columns(scattered)
+
+
+def _zeros_are_whole_rows_or_columns(images: np.ndarray) -> bool:
+    zero = images == 0
+    rows = zero.all(axis=2, keepdims=True)
+    columns = zero.all(axis=1, keepdims=True)
+    return bool(np.all(zero == (rows | columns)))
 
 
 def test_compact_options_fit_and_round_trip(tmp_path):
@@ -189,3 +230,52 @@ def test_compact_options_fit_and_round_trip(tmp_path):
     joblib.dump(clf, path)
     np.testing.assert_allclose(joblib.load(path).predict_proba(X), clf.predict_proba(X),
                                rtol=1e-6)
+
+
+# -- validation with scikit-learn's machinery (issue 10: 7, 8) ------------------------------
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"epochs": -3}, r"'epochs' parameter of SERClassifier must be an int in the range "
+                         r"\[1, inf\)\. Got -3"),
+        ({"epochs": "abc"}, "'epochs' parameter"),
+        ({"learning_rate": 0}, "'learning_rate' parameter"),
+        ({"conv_filters": (8, "x")}, "'conv_filters' parameter"),
+        ({"architecture": "resnet"}, "'architecture' parameter"),
+        ({"dropout": 1.5}, "'dropout' parameter"),
+        ({"validation_split": 1.0}, "'validation_split' parameter"),
+    ],
+)
+def test_bad_parameters_fail_at_the_start_of_fit(params, needle, monkeypatch):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = _images(n_per_class=2)
+    monkeypatch.setattr(SERClassifier, "_hold_out_validation", lambda *a: 1 / 0)
+    monkeypatch.setattr("scikeras.wrappers.KerasClassifier.fit", lambda *a, **k: 1 / 0)
+    with pytest.raises(InvalidParameterError, match=needle):
+        SERClassifier(**{**SMALL, **params}).fit(X, y)
+
+
+def test_every_parameter_has_a_constraint_and_the_defaults_pass():
+    clf = SERClassifier(callbacks=[], fit__shuffle=False)
+    own = {k for k in clf.get_params(deep=False) if "__" not in k}
+    assert own <= set(SERClassifier._parameter_constraints), own - set(
+        SERClassifier._parameter_constraints)
+    clf._validate_params()  # SciKeras' own defaults (optimizer='rmsprop', ...) are valid
+    for estimator in (AudioLoader(), WaveformAugmenter(), FeatureImageExtractor()):
+        assert set(estimator.get_params()) == set(estimator._parameter_constraints)
+        estimator._validate_params()
+
+
+@pytest.mark.parametrize(
+    ("labels", "needle"),
+    [
+        (["angry"] * 4, r"1 class \(only 'angry'\)"),
+        ([1, "angry", 1, "angry"], "mixes strings and numbers"),
+        ([0, 1, None, 1], "missing labels"),
+    ],
+)
+def test_impossible_labels_are_refused(labels, needle):
+    X, _ = _images(n_per_class=2)
+    with pytest.raises(ValueError, match=needle):
+        SERClassifier(**SMALL, epochs=1).fit(X, labels)

@@ -103,7 +103,9 @@ def test_export_and_import_give_identical_predictions(fitted, tmp_path):
     ]
     spec = json.loads((folder / "pipeline.json").read_text())
     assert spec["params"]["cnn__epochs"] == 3
-    assert spec["params"]["features__memory"] is None
+    # Runtime settings describe the machine, not the model: never exported.
+    assert not {"features__memory", "features__n_jobs", "load__n_jobs", "cnn__verbose",
+                "cnn__callbacks", "load__max_duration"} & set(spec["params"])
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["classes"] == ["angry", "happy", "neutral", "sad"]
     assert meta["metadata"] == {"note": "shared"}
@@ -191,3 +193,420 @@ def test_export_rejects_other_layouts_and_unserialisable_parameters(fitted, tmp_
     odd.steps[-1] = ("cnn", pipe.named_steps["cnn"])  # fitted network, odd parameter
     with pytest.raises(ValueError, match="augment__random_state"):
         export_model(odd, tmp_path / "y")
+
+
+# -- a model folder sets only what changes the model (issue 10: 2, 3) -------------------------
+def _tamper(folder, change):
+    spec = json.loads((folder / "pipeline.json").read_text())
+    change(spec)
+    (folder / "pipeline.json").write_text(json.dumps(spec))
+
+
+class _RunsCode:
+    """Unpickling this object creates a folder: proof that a planted pickle ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (self.marker,)
+
+
+def test_planted_feature_cache_is_never_read(fitted, tmp_path):
+    from sklearn.base import clone
+
+    pipe, X, proba = fitted
+    folder = export_model(pipe, tmp_path / "export")
+    # A genuine cache of exactly the images predict will ask for, every entry then
+    # replaced by a pickle that runs code when it is loaded.
+    cache = tmp_path / "planted_cache"
+    waves = pipe.named_steps["load"].transform(X)
+    clone(pipe.named_steps["features"]).set_params(memory=str(cache)).fit_transform(waves)
+    entries = list(cache.rglob("output.pkl"))
+    assert entries, "the cache was not populated"
+    marker = tmp_path / "code_ran"
+    for entry in entries:
+        joblib.dump(_RunsCode(marker), entry)
+
+    def plant(spec):
+        spec["params"]["features__memory"] = str(cache)
+        spec["params"]["features__n_jobs"] = 4000
+        spec["params"]["load__n_jobs"] = 4000
+        spec["params"]["augment__n_jobs"] = 4000
+        spec["params"]["load__max_duration"] = None
+        spec["params"]["cnn__verbose"] = 2
+
+    _tamper(folder, plant)
+    rebuilt = import_model(folder)
+    params = rebuilt.get_params()
+    assert params["features__memory"] is None
+    assert params["features__n_jobs"] is None and params["load__n_jobs"] is None
+    assert params["augment__n_jobs"] is None and params["cnn__verbose"] == 0
+    assert params["load__max_duration"] == 600.0
+    np.testing.assert_allclose(rebuilt.predict_proba(X), proba, rtol=1e-6, atol=1e-7)
+    assert not marker.exists(), "a pickle planted in the folder's cache was loaded"
+    # The caller's runtime settings are used instead.
+    mine = import_model(folder, n_jobs=1, memory=None, verbose=0)
+    assert mine.get_params()["features__n_jobs"] == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("features__n_columns", 10**9, r"features__n_columns.*range \[1, 4096\]"),
+        ("features__n_fft", "abc", "features__n_fft"),
+        ("cnn__epochs", -3, "cnn__epochs"),
+        ("cnn__conv_filters", {"__tuple__": [10**7]}, "cnn__conv_filters"),
+        ("augment__noise_amplitude", "abc", "augment__noise_amplitude"),
+        ("cnn__fit__callbacks", None, "may not set: cnn__fit__callbacks"),
+        ("features__evil", 1, "may not set: features__evil"),
+        ("encoder__anything", 1, "may not set: encoder__anything"),
+        ("cnn__model", "x", "cnn__model"),
+        ("cnn__loss", "mse", "cnn__loss"),
+        ("cnn__class_weight", {"__dict__": {"angry": "x"}}, "cnn__class_weight"),
+        ("features__features", {"__ndarray__": [1], "dtype": "<i8", "shape": [1]},
+         "unexpected value for features__features"),
+    ],
+)
+def test_tampered_parameters_are_refused(fitted, tmp_path, key, value, needle):
+    pipe, _, _ = fitted
+    folder = export_model(pipe, tmp_path / "export")
+    _tamper(folder, lambda spec: spec["params"].__setitem__(key, value))
+    with pytest.raises(ModelFileError, match=needle) as info:
+        import_model(folder)
+    assert str(folder) in str(info.value)
+
+
+def _save_network(folder, n_outputs, input_shape):
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.Flatten()(inputs)
+    keras.Model(inputs, keras.layers.Dense(n_outputs, activation="softmax")(x)).save(
+        folder / "network.keras")
+
+
+@pytest.mark.parametrize("n_outputs", [6, 3])
+def test_network_with_wrong_number_of_outputs_is_refused(fitted, tmp_path, n_outputs):
+    pipe, _, _ = fitted
+    folder = export_model(pipe, tmp_path / "export")
+    _save_network(folder, n_outputs, pipe.named_steps["cnn"].model_.input_shape[1:])
+    with pytest.raises(ModelFileError, match=f"network.keras has {n_outputs} outputs .* for 4 "
+                                             "classes"):
+        import_model(folder)
+
+
+def test_network_for_other_images_or_without_probabilities_is_refused(fitted, tmp_path):
+    import keras
+
+    pipe, _, _ = fitted
+    folder = export_model(pipe, tmp_path / "export")
+    _save_network(folder, 4, (10, 10, 1))
+    with pytest.raises(ModelFileError, match="takes inputs of shape"):
+        import_model(folder)
+    shape = pipe.named_steps["cnn"].model_.input_shape[1:]
+    inputs = keras.Input(shape=shape)
+    outputs = keras.layers.Dense(4)(keras.layers.Flatten()(inputs))  # no softmax
+    keras.Model(inputs, outputs).save(folder / "network.keras")
+    with pytest.raises(ModelFileError, match="does not output class probabilities"):
+        import_model(folder)
+
+
+def test_classes_must_agree_and_keep_their_full_text(fitted, tmp_path):
+    pipe, X, proba = fitted
+    folder = export_model(pipe, tmp_path / "export")
+    # A narrow fixed-width dtype in the file does not cut the labels.
+    _tamper(folder, lambda spec: spec["fitted"]["cnn"]["classes_"].__setitem__("dtype", "<U3"))
+    rebuilt = import_model(folder)
+    assert list(rebuilt.classes_) == ["angry", "happy", "neutral", "sad"]
+    assert set(rebuilt.predict(X)) <= {"angry", "happy", "neutral", "sad"}
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["classes"] = ["angry", "happy", "neutral", "surprise"]
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="classes in metadata.json .* differ"):
+        import_model(folder)
+
+
+
+# -- the encoder layout: make_ser_pipeline("recommended") ------------------------------------
+@pytest.fixture(scope="module")
+def fitted_encoder(synthetic_speech):
+    pipe = make_ser_pipeline("recommended", random_state=0)
+    pipe.fit(synthetic_speech.filenames, synthetic_speech.target)
+    X = list(synthetic_speech.filenames[::4])
+    return pipe, X, pipe.predict_proba(X)
+
+
+@pytest.fixture(scope="module")
+def fitted_adaptive(synthetic_speech):
+    import sklearn
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_ser_pipeline("recommended", random_state=0, speaker_adaptation=True)
+        pipe.fit(synthetic_speech.filenames, synthetic_speech.target,
+                 groups=synthetic_speech.speaker)
+    return pipe
+
+
+def test_encoder_export_round_trip(fitted_encoder, tmp_path):
+    pipe, X, proba = fitted_encoder
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "network.keras").write_text("left by an earlier export")
+    folder = export_model(pipe, tmp_path / "export", metadata={"note": "encoder"})
+    assert sorted(p.name for p in folder.iterdir()) == ["metadata.json", "pipeline.json"]
+    spec = json.loads((folder / "pipeline.json").read_text())
+    params = spec["params"]
+    assert spec["steps"] == ["load", "augment", "encoder", "scale", "classifier"]
+    assert params["classifier__estimator__C"] == 0.01
+    assert params["encoder__layers"] == {"__tuple__": [2]}
+    assert params["scale__per_speaker"] is False
+    # Runtime settings and the weight file are never exported.
+    assert not {"encoder__memory", "encoder__n_jobs", "encoder__verbose", "encoder__weights",
+                "load__n_jobs", "classifier__estimator", "classifier__estimator__n_jobs",
+                "classifier__estimator__verbose",
+                "classifier__estimator__warm_start"} & set(params)
+    state = spec["fitted"]
+    assert len(state["encoder"]["weights_digest_"]) == 64
+    assert len(state["scale"]["mean_"]["__ndarray__"]) == 768  # layer 2 x 3 statistics
+    assert state["classifier"]["classes_"] == ["angry", "happy", "neutral", "sad"]
+
+    rebuilt = import_model(folder)
+    assert [name for name, _ in rebuilt.steps] == spec["steps"]
+    assert rebuilt.get_params()["encoder__pooling"] == ("mean", "std", "delta_std")
+    assert rebuilt.get_params()["encoder__weights"] is None
+    assert list(rebuilt.classes_) == list(pipe.classes_)
+    np.testing.assert_allclose(rebuilt.predict_proba(X), proba, rtol=1e-6)
+    np.testing.assert_array_equal(rebuilt.predict(X), pipe.predict(X))
+    np.testing.assert_allclose(load_model(folder).predict_proba(X), proba, rtol=1e-6)
+
+
+def test_encoder_export_round_trip_with_speaker_adaptation(fitted_adaptive, synthetic_speech,
+                                                          tmp_path):
+    import sklearn
+
+    pipe = fitted_adaptive
+    folder = export_model(pipe, tmp_path / "export")
+    spec = json.loads((folder / "pipeline.json").read_text())
+    assert spec["params"]["scale__per_speaker"] is True
+    assert len(spec["fitted"]["scale"]["speakers_"]) == 4
+    rebuilt = import_model(folder)
+    assert rebuilt.named_steps["scale"].per_speaker is True
+    np.testing.assert_array_equal(rebuilt.named_steps["scale"].speakers_,
+                                  pipe.named_steps["scale"].speakers_)
+    with sklearn.config_context(enable_metadata_routing=True):
+        # 4 clips per speaker (< min_clips): the stored training speakers' statistics;
+        # all 16 clips of each speaker: statistics of the batch itself.
+        for step in (4, 1):
+            X = list(synthetic_speech.filenames[::step])
+            groups = synthetic_speech.speaker[::step]
+            np.testing.assert_allclose(rebuilt.predict_proba(X, groups=groups),
+                                       pipe.predict_proba(X, groups=groups), rtol=1e-6)
+
+
+def test_encoder_import_does_not_import_tensorflow(fitted_encoder, tmp_path):
+    pipe, X, proba = fitted_encoder
+    export_model(pipe, tmp_path / "export")
+    np.save(tmp_path / "expected.npy", proba)
+    (tmp_path / "files.json").write_text(json.dumps([str(x) for x in X]))
+    script = textwrap.dedent(f"""
+        import json, sys, warnings
+        import numpy as np
+        from sklearn_ser.persistence import import_model
+        warnings.simplefilter("error")  # no version warning in the same environment
+        X = json.load(open({str(tmp_path / "files.json")!r}))
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+        pipe = import_model({str(tmp_path / "export")!r})
+        np.testing.assert_allclose(pipe.predict_proba(X), expected, rtol=1e-6)
+        assert "tensorflow" not in sys.modules, "import_model imported TensorFlow"
+        assert "keras" not in sys.modules, "import_model imported Keras"
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith("ok")
+
+
+def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, tmp_path):
+    from sklearn_ser import GE2EEncoder
+
+    pipe, X, proba = fitted_encoder
+    folder = export_model(pipe, tmp_path / "export")
+    # A genuine cache of exactly the vectors predict will ask for, every entry then
+    # replaced by a pickle that runs code when it is loaded.
+    cache = tmp_path / "planted_cache"
+    waves = pipe.named_steps["load"].transform(X)
+    encoder = pipe.named_steps["encoder"]
+    GE2EEncoder(layers=encoder.layers, pooling=encoder.pooling,
+                memory=str(cache)).fit_transform(waves)
+    entries = list(cache.rglob("output.pkl"))
+    assert entries, "the cache was not populated"
+    marker = tmp_path / "code_ran"
+    for entry in entries:
+        joblib.dump(_RunsCode(marker), entry)
+
+    def plant(spec):
+        spec["params"].update({
+            "encoder__memory": str(cache), "encoder__n_jobs": 4000, "encoder__verbose": 3,
+            "classifier__estimator__n_jobs": 4000, "classifier__estimator__verbose": 5,
+            "load__max_duration": None,
+        })
+
+    _tamper(folder, plant)
+    rebuilt = import_model(folder)
+    params = rebuilt.get_params()
+    assert params["encoder__memory"] is None and params["encoder__n_jobs"] is None
+    assert params["encoder__verbose"] == 0 and params["classifier__estimator__n_jobs"] is None
+    assert params["load__max_duration"] == 600.0
+    np.testing.assert_allclose(rebuilt.predict_proba(X), proba, rtol=1e-6)
+    assert not marker.exists(), "a pickle planted in the folder's cache was loaded"
+    assert import_model(folder, n_jobs=1).get_params()["encoder__n_jobs"] == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("encoder__weights", "/etc/passwd",
+         r"may not set: encoder__weights .*installed package's weights"),
+        ("encoder__weights", None, "may not set: encoder__weights"),
+        ("classifier__estimator__warm_start", True,
+         "may not set: classifier__estimator__warm_start"),
+        ("classifier__estimator", "SVC", "may not set: classifier__estimator"),
+        ("classifier__other__C", 1.0, "may not set: classifier__other__C"),
+        ("classifier__estimator__C__x", 1.0, "may not set: classifier__estimator__C__x"),
+        ("classifier__C", 1.0, "may not set: classifier__C"),
+        ("classifier__estimator__C", 1e9, "classifier__estimator__C"),
+        ("classifier__estimator__C", 0, "classifier__estimator__C"),
+        ("classifier__estimator__solver", "evil", "classifier__estimator__solver"),
+        ("classifier__estimator__max_iter", 10**9, "classifier__estimator__max_iter"),
+        ("encoder__layers", {"__tuple__": [2, 2]}, "encoder__layers"),
+        ("encoder__layers", {"__tuple__": [True]}, "encoder__layers"),
+        ("encoder__layers", {"__tuple__": [1, 2, 3, 1, 2, 3]}, "encoder__layers"),
+        ("encoder__pooling", {"__tuple__": ["median"]}, "encoder__pooling"),
+        ("encoder__batch_size", 10**6, "encoder__batch_size"),
+        ("scale__min_clips", 1, "scale__min_clips"),
+        ("scale__per_speaker", "yes", "scale__per_speaker"),
+    ],
+)
+def test_encoder_tampered_parameters_are_refused(fitted_encoder, tmp_path, key, value, needle):
+    pipe, _, _ = fitted_encoder
+    folder = export_model(pipe, tmp_path / "export")
+    _tamper(folder, lambda spec: spec["params"].__setitem__(key, value))
+    with pytest.raises(ModelFileError, match=needle) as info:
+        import_model(folder)
+    assert str(folder) in str(info.value)
+
+
+def _set_fitted(step, attr, value):
+    def change(spec):
+        spec["fitted"][step][attr] = value(spec["fitted"][step].get(attr))
+    return change
+
+
+def _set_item(step, attr, index, item):
+    def change(spec):
+        spec["fitted"][step][attr]["__ndarray__"][index] = item
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": [r[:-1] for r in
+                                                                        c["__ndarray__"]]}),
+         r"fitted.classifier.coef_ has shape \(4, 767\), expected shape \(4, 768\)"),
+        (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": c["__ndarray__"][:1]}),
+         r"fitted.classifier.coef_ has shape \(1, 768\), expected shape \(4, 768\)"),
+        (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": [c["__ndarray__"][0],
+                                                                        [1.0]]}),
+         "fitted.classifier.coef_ has"),
+        (_set_fitted("classifier", "intercept_", lambda c: [0.0] * 5),
+         r"fitted.classifier.intercept_ has shape \(5,\)"),
+        (_set_item("classifier", "coef_", 0, ["1.0"] * 768), "coef_ holds values that are not "
+                                                             "numbers"),
+        (_set_item("scale", "scale_", 3, float("nan")), "fitted.scale.scale_ holds non-finite"),
+        (_set_item("scale", "scale_", 3, 0.0), "fitted.scale.scale_ holds non-finite or "
+                                               "non-positive"),
+        (_set_item("scale", "mean_", 0, float("inf")), "fitted.scale.mean_ holds non-finite"),
+        (_set_item("scale", "mean_", 0, True), "fitted.scale.mean_ holds values that are not"),
+        (_set_fitted("scale", "mean_", lambda m: m["__ndarray__"][:-1]),
+         r"fitted.scale.mean_ has shape \(767,\), expected shape \(768,\)"),
+        (_set_fitted("scale", "scale_", lambda m: "x"), "fitted.scale.scale_ is not an array"),
+        (_set_fitted("scale", "speakers_", lambda s: ["someone"]),
+         r"fitted.scale.speaker_mean_ has shape \(0,\), expected shape \(1, 768\)"),
+        (_set_fitted("scale", "speakers_", lambda s: ["a", 1]), "all strings or all integers"),
+        (_set_fitted("encoder", "weights_digest_", lambda d: "0" * 64),
+         r"exported with GE2E encoder weights of sha256 0{64}.*"
+         r"pip install --no-deps resemblyzer==0\.1\.4"),
+        (_set_fitted("encoder", "weights_digest_", lambda d: "../pretrained.pt"),
+         "weights_digest_ is not a sha256"),
+        (_set_fitted("encoder", "n_features_out_", lambda n: 10**9), "n_features_out_"),
+        (_set_fitted("classifier", "estimator", lambda e: "SVC"),
+         "the classifier wraps 'SVC'; a model folder can hold a LogisticRegression only"),
+        (_set_fitted("classifier", "n_views_", lambda n: 10**9), "n_views_"),
+        (_set_fitted("classifier", "classes_", lambda c: c[::-1]), "not in sorted order"),
+        (lambda spec: spec["fitted"].pop("scale"), "no fitted state"),
+    ],
+)
+def test_encoder_tampered_fitted_state_is_refused(fitted_encoder, tmp_path, change, needle):
+    pipe, _, _ = fitted_encoder
+    folder = export_model(pipe, tmp_path / "export")
+    _tamper(folder, change)
+    with pytest.raises(ModelFileError, match=needle) as info:
+        import_model(folder)
+    assert str(folder) in str(info.value)
+
+
+def test_encoder_classes_must_agree_with_metadata(fitted_encoder, tmp_path):
+    pipe, X, _ = fitted_encoder
+    folder = export_model(pipe, tmp_path / "export")
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["classes"] = ["angry", "happy", "neutral", "surprise"]
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="classes in metadata.json .* differ"):
+        import_model(folder)
+
+
+def test_encoder_export_refuses_what_a_folder_cannot_hold(fitted_encoder, tmp_path):
+    import copy
+
+    from sklearn.svm import SVC
+
+    pipe, _, _ = fitted_encoder
+    other = copy.deepcopy(pipe)
+    other.named_steps["classifier"].estimator = SVC()
+    with pytest.raises(ValueError, match="wraps a SVC.*save_model"):
+        export_model(other, tmp_path / "a")
+    other = copy.deepcopy(pipe)
+    other.named_steps["encoder"].weights = str(tmp_path / "mine.pt")
+    with pytest.raises(ValueError, match="encoder__weights.*installed package's weights"):
+        export_model(other, tmp_path / "b")
+    other = copy.deepcopy(pipe)
+    other.named_steps["classifier"].estimator.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="classifier__estimator__warm_start"):
+        export_model(other, tmp_path / "c")
+    with pytest.raises(ValueError, match="not fitted"):
+        export_model(make_ser_pipeline("recommended"), tmp_path / "d")
+
+
+def test_encoder_round_trip_with_two_integer_classes(synthetic_speech, tmp_path):
+    # Two classes: coef_ has one row; integer labels come back as integers.
+    keep = np.isin(synthetic_speech.target, ["angry", "sad"])
+    files = synthetic_speech.filenames[keep]
+    y = (synthetic_speech.target[keep] == "sad").astype(int) * 7
+    pipe = make_ser_pipeline("recommended", random_state=0).fit(files, y)
+    folder = export_model(pipe, tmp_path / "export")
+    spec = json.loads((folder / "pipeline.json").read_text())
+    assert len(spec["fitted"]["classifier"]["coef_"]["__ndarray__"]) == 1
+    rebuilt = import_model(folder)
+    assert rebuilt.classes_.tolist() == [0, 7]
+    X = list(files[::3])
+    np.testing.assert_allclose(rebuilt.predict_proba(X), pipe.predict_proba(X), rtol=1e-6)
+    np.testing.assert_array_equal(rebuilt.predict(X), pipe.predict(X))
+    _tamper(folder, lambda spec: spec["fitted"]["classifier"]["coef_"]["__ndarray__"].append(
+        spec["fitted"]["classifier"]["coef_"]["__ndarray__"][0]))
+    with pytest.raises(ModelFileError, match=r"coef_ has shape \(2, 768\), expected shape "
+                                             r"\(1, 768\)"):
+        import_model(folder)

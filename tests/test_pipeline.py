@@ -11,7 +11,7 @@ from conftest import FAST_PIPELINE_PARAMS
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 
-from sklearn_ser import AudioFileError, SERClassifier, make_ser_pipeline
+from sklearn_ser import AudioFileError, FeatureImageExtractor, SERClassifier, make_ser_pipeline
 
 
 def _split_by_speaker(data, test_speaker):
@@ -96,18 +96,62 @@ def test_bad_file_at_predict_names_it_before_any_model_work(fitted, tone_files):
         pipe.predict([X_test[0], str(tone_files["missing.wav"])])
 
 
+def _waveform_fingerprints(X) -> list[int]:
+    """Fingerprint every waveform of X (plain clips, or Views of them)."""
+    data = X if isinstance(X, np.ndarray) else X.data
+    return [hash(np.asarray(w).tobytes()) for w in np.asarray(data, dtype=object).ravel()]
+
+
+class _FingerprintingFeatures(FeatureImageExtractor):
+    """The feature step, logging across clones the audio each fit trained on and then scored."""
+
+    log: list = []
+
+    def fit_transform(self, X, y=None, **fit_params):
+        self.record_ = {"train": _waveform_fingerprints(X), "test": []}
+        type(self).log.append(self.record_)
+        return super().fit_transform(X, y, **fit_params)
+
+    def transform(self, X):
+        self.record_["test"].extend(_waveform_fingerprints(X))
+        return super().transform(X)
+
+
 def test_grid_search_with_groups_over_augmentation_and_cnn(synthetic_speech, tmp_path):
+    from sklearn_ser import AudioLoader, WaveformAugmenter
+
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 4}
-    search = GridSearchCV(
-        make_ser_pipeline(random_state=0, memory=str(tmp_path), **params),
-        {"augment__noise_amplitude": [0.0, 0.05], "cnn__learning_rate": [0.001, 0.01]},
-        cv=GroupKFold(n_splits=2),
-    )
-    search.fit(synthetic_speech.filenames, synthetic_speech.target,
-               groups=synthetic_speech.speaker)
+    pipe = make_ser_pipeline(random_state=0, memory=str(tmp_path), **params)
+    pipe.steps[2] = ("features", _FingerprintingFeatures(**pipe["features"].get_params()))
+    grid = {"augment__noise_amplitude": [0.0, 0.05], "cnn__learning_rate": [0.001, 0.01]}
+    cv = GroupKFold(n_splits=2)
+    X, y, speakers = synthetic_speech.filenames, synthetic_speech.target, synthetic_speech.speaker
+    _FingerprintingFeatures.log = []
+    search = GridSearchCV(pipe, grid, cv=cv, error_score="raise").fit(X, y, groups=speakers)
     assert len(search.cv_results_["params"]) == 4
     assert set(search.best_params_) == {"augment__noise_amplitude", "cnn__learning_rate"}
-    assert search.best_estimator_.predict(synthetic_speech.filenames[:2]).shape == (2,)
+    # Every clip and every view either candidate's augmenter makes of it, by fingerprint.
+    clean = AudioLoader().transform(X)
+    clip_of = {}
+    for amplitude in grid["augment__noise_amplitude"]:
+        made = WaveformAugmenter(noise_amplitude=amplitude, random_state=0).fit_transform(clean)
+        for i, row in enumerate(made.data):
+            clip_of.update({hash(np.asarray(w).tobytes()): i for w in row})
+    folds = [(set(train), set(test)) for train, test in cv.split(X, y, speakers)]
+    log = _FingerprintingFeatures.log
+    refits = [r for r in log if not r["test"]]
+    assert len(log) == 4 * 2 + 1 and refits == [log[-1]]  # 4 candidates x 2 folds, 1 refit
+    for record in log:
+        assert set(record["train"]) <= set(clip_of), "trained on audio that is no known view"
+        trained = {clip_of[f] for f in record["train"]}
+        tested = {clip_of[f] for f in record["test"]}
+        assert not trained & tested, "a test clip, or a view of it, reached training"
+        if record is refits[0]:
+            assert trained == set(range(len(X)))
+        else:
+            assert (trained, tested) in folds
+            assert not set(speakers[list(trained)]) & set(speakers[list(tested)])
+    assert search.best_estimator_.predict(X[:2]).shape == (2,)
 
 
 def test_cross_val_score_with_speaker_groups(synthetic_speech):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import skip_or_fail_without_data
 from sklearn.model_selection import GroupKFold
 
 from sklearn_ser.datasets import LABELS, find_audio_files, load_ravdess
@@ -33,7 +34,7 @@ DATA = Path(
 @pytest.fixture(scope="module")
 def ravdess():
     if not DATA.is_dir() or not find_audio_files(DATA):
-        pytest.skip(f"RAVDESS data not found at {DATA} (set SKLEARN_SER_RAVDESS)")
+        skip_or_fail_without_data(f"RAVDESS data not found at {DATA} (set SKLEARN_SER_RAVDESS)")
     # strict: every audio file must follow the naming scheme, none skipped.
     return load_ravdess(DATA, strict=True, as_frame=True)
 

@@ -5,16 +5,29 @@ Downloads go through :func:`pooch.retrieve`: the archive is fetched once into
 :func:`~sklearn.datasets.get_data_home` convention), its checksum verified,
 progress shown, and it is unpacked next to it; the loader then reads the
 unpacked folder.
+
+Archives are unpacked by this module, not by pooch: every member is checked
+first, and an archive with an absolute member, a ``..`` component, a link or
+a special file is refused (:class:`UnsafeArchiveError`) before anything is
+written; tar members then go through the standard library's ``"data"``
+filter too. An archive that cannot be read to its end (a download cut
+short) is deleted, so the next call downloads it again.
 """
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import shutil
+import stat
+import tarfile
 import warnings
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -31,6 +44,7 @@ __all__ = [
     "CORPORA",
     "CorpusInfo",
     "ManualDownloadError",
+    "UnsafeArchiveError",
     "fetch_crema_d",
     "fetch_ravdess",
     "fetch_savee",
@@ -175,13 +189,112 @@ def _cached_folder(name: str, data_home: str | os.PathLike | None) -> Path | Non
     return None
 
 
-def _processor(fname: str) -> pooch.Unzip | pooch.Untar:
+def _archive_kind(fname: str) -> str:
+    """``"zip"`` or ``"tar"``, from the archive's file name."""
     lower = fname.lower()
     if lower.endswith(".zip"):
-        return pooch.Unzip(extract_dir=_EXTRACT_DIR)
+        return "zip"
     if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")):
-        return pooch.Untar(extract_dir=_EXTRACT_DIR)
+        return "tar"
     raise ValueError(f"cannot unpack {fname!r}: expected a .zip or .tar(.gz/.bz2/.xz)")
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds a member that would land outside the folder it is unpacked into.
+
+    Absolute paths, ``..`` components, links (symbolic or hard) and device
+    files are refused before anything is written; the message names the
+    archive and the member.
+    """
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why a member name could escape the extraction folder, or None."""
+    if "\x00" in name:
+        return "has a NUL byte in its name"
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or PureWindowsPath(name).drive or PureWindowsPath(name).root:
+        return "is an absolute path"
+    if ".." in PurePosixPath(posix).parts:
+        return "has a '..' component (it would be written outside the data folder)"
+    return None
+
+
+def _check_tar_members(members: list[tarfile.TarInfo], archive: Path) -> None:
+    for member in members:
+        why = _unsafe_name(member.name)
+        if why is None and (member.issym() or member.islnk()):
+            why = f"is a link (to {member.linkname!r}); corpus archives hold plain files only"
+        elif why is None and not (member.isfile() or member.isdir()):
+            why = "is a device, FIFO or other special file"
+        if why:
+            raise UnsafeArchiveError(
+                f"refusing to unpack {archive}: member {member.name!r} {why}"
+            )
+
+
+def _check_zip_members(infos: list[zipfile.ZipInfo], archive: Path) -> None:
+    for info in infos:
+        why = _unsafe_name(info.filename)
+        mode = info.external_attr >> 16
+        if why is None and stat.S_ISLNK(mode):
+            why = "is a symbolic link; corpus archives hold plain files only"
+        if why:
+            raise UnsafeArchiveError(
+                f"refusing to unpack {archive}: member {info.filename!r} {why}"
+            )
+
+
+def _safe_extract(archive: Path, destination: Path) -> None:
+    """Unpack ``archive`` into ``destination`` (replaced), refusing unsafe members.
+
+    Every member is checked before anything is written; tar members are then
+    extracted with the standard library's ``"data"`` filter as a second line
+    of defence. The archive is unpacked into a temporary sibling folder that
+    is renamed at the end, so an interrupted or refused extraction never
+    leaves a half-filled folder that a later call would take for the corpus.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        If a member is absolute, has a ``..`` component, is a link or a
+        special file.
+    tarfile.TarError, zipfile.BadZipFile, EOFError, OSError
+        If the archive is corrupt or truncated.
+    """
+    partial = destination.with_name(destination.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        if _archive_kind(archive.name) == "zip":
+            with zipfile.ZipFile(archive) as zf:
+                _check_zip_members(zf.infolist(), archive)
+                bad = zf.testzip()  # reads every member: a truncated file fails here
+                if bad is not None:
+                    raise zipfile.BadZipFile(f"member {bad!r} fails its CRC check")
+                zf.extractall(partial)
+        else:
+            with tarfile.open(archive) as tf:
+                members = tf.getmembers()  # reads to the end: a truncated file fails here
+                _check_tar_members(members, archive)
+                tf.extractall(partial, members=members, filter="data")
+        shutil.rmtree(destination, ignore_errors=True)
+        partial.rename(destination)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+#: What a truncated or corrupt archive raises while it is opened and read.
+_CORRUPT = (zipfile.BadZipFile, tarfile.ReadError, tarfile.CompressionError, EOFError,
+            zlib.error, lzma.LZMAError, gzip.BadGzipFile)
+
+
+def _network_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (from pooch/requests) means the server could not be reached."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout)
 
 
 def _fetch(
@@ -222,23 +335,37 @@ def _fetch(
             DatasetWarning,
             stacklevel=3,
         )
-    fresh_extract = not extract.exists()
+    before = archive.stat().st_mtime_ns if archive.exists() else None
     try:
-        pooch.retrieve(
-            url,
-            known_hash=known_hash,
-            fname=fname,
-            path=cache,
-            processor=_processor(fname),
-            progressbar=progressbar,
-        )
-    except BaseException:
-        # Pooch unpacks only into a missing folder; a half-unpacked one would
-        # be taken for the corpus on the next call.
-        if fresh_extract and extract.exists():
-            shutil.rmtree(extract, ignore_errors=True)
+        pooch.retrieve(url, known_hash=known_hash, fname=fname, path=cache,
+                       progressbar=progressbar)
+    except Exception as exc:
+        if _network_error(exc):
+            raise ConnectionError(
+                f"cannot download {info.title}: the network is unreachable ({_host(url)}). "
+                f"If you have a copy, load it with sklearn_ser.datasets.load_{name}(path) "
+                f"(command line: --corpus {name}=DIR), or unpack it into "
+                f"{cache / _EXTRACT_DIR} for fetch_{name}() to find"
+            ) from None
         raise
+    fresh = not archive.exists() or archive.stat().st_mtime_ns != before
+    if fresh or _cached_folder(name, data_home) is None:
+        try:
+            _safe_extract(archive, extract)
+        except _CORRUPT as exc:
+            # A download cut short (without a hash to catch it) would otherwise
+            # fail on every later call: delete it so the next call downloads again.
+            archive.unlink(missing_ok=True)
+            raise OSError(
+                f"the downloaded archive {archive} is incomplete or corrupt "
+                f"({type(exc).__name__}: {exc}); it was deleted, run the fetch again to "
+                "download it again"
+            ) from None
     return info.loader(extract, **load_kwargs)
+
+
+def _host(url: str) -> str:
+    return urlparse(url).netloc or url
 
 
 _FETCH_PARAMS = """

@@ -1,0 +1,198 @@
+"""Tables and numbers rendered from the benchmark result files, never typed by hand.
+
+``.. result-table:: ../benchmarks/results/accuracy.json`` renders rows of a result
+file written by ``benchmarks/bench_accuracy.py``::
+
+    .. result-table:: ../benchmarks/results/accuracy.json
+       :match: ^recommended
+       :protocol: speaker_independent
+       :columns: name, evaluation, accuracy, uar, folds
+
+``:match:`` is a regular expression on the row name, ``:protocol:`` keeps one
+protocol, ``:columns:`` picks from the ``COLUMNS`` below. ``.. result-recall::``
+renders the per-class recall of one row (``:row:``), ``.. result-anchors::`` the
+published anchors the file cites, ``.. result-provenance::`` where the numbers come
+from (command, date, versions, data, folds).
+
+The role ``:result:`file.json#row name#field``` puts one number inline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+from docutils.statemachine import StringList
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{100 * value:.1f} %"
+
+
+COLUMNS = {
+    "name": ("configuration", lambda r: f"``{r['name']}``"),
+    "protocol": ("protocol", lambda r: r["protocol"].replace("_", "-")),
+    "evaluation": ("evaluation", lambda r: r["evaluation"]),
+    "accuracy": ("accuracy (mean ± std over folds)",
+                 lambda r: f"{_pct(r['accuracy_mean'])} ± {_pct(r['accuracy_std'])}"),
+    "uar": ("UAR", lambda r: _pct(r.get("uar_mean"))),
+    "f1": ("macro-F1", lambda r: _pct(r.get("macro_f1_mean"))),
+    "folds": ("per fold", lambda r: ", ".join(f"{100 * a:.0f}" for a in r["fold_accuracy"])),
+    "fit": ("fit s / fold", lambda r: f"{r['fit_seconds_per_fold']:.0f}"
+            if r.get("fit_seconds_per_fold") is not None else ""),
+}
+
+
+def _load(env, argument: str) -> tuple[dict, Path]:
+    source = Path(env.srcdir)
+    path = (source / argument).resolve()
+    env.note_dependency(str(path))
+    return json.loads(path.read_text()), path
+
+
+def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" for cell in row[1:])
+    return lines
+
+
+class _ResultDirective(Directive):
+    required_arguments = 1
+    has_content = False
+
+    def render(self, lines: list[str]) -> list[nodes.Node]:
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines), self.content_offset, container)
+        return container.children
+
+    def result(self) -> tuple[dict, Path]:
+        env = self.state.document.settings.env
+        return _load(env, self.arguments[0])
+
+    def rows(self, result: dict) -> list[dict]:
+        rows = result["rows"]
+        if "match" in self.options:
+            rows = [r for r in rows if re.search(self.options["match"], r["name"])]
+        if "protocol" in self.options:
+            rows = [r for r in rows if r["protocol"] == self.options["protocol"]]
+        if "evaluation" in self.options:
+            rows = [r for r in rows if re.search(self.options["evaluation"], r["evaluation"])]
+        if not rows:
+            raise self.error(f"no rows of {self.arguments[0]} match {dict(self.options)}")
+        return rows
+
+
+class ResultTable(_ResultDirective):
+    option_spec = {"match": directives.unchanged, "protocol": directives.unchanged,
+                   "evaluation": directives.unchanged, "columns": directives.unchanged}
+
+    def run(self):
+        result, _ = self.result()
+        names = [c.strip() for c in self.options.get(
+            "columns", "name, evaluation, accuracy, uar, folds").split(",")]
+        unknown = [c for c in names if c not in COLUMNS]
+        if unknown:
+            raise self.error(f"unknown column {unknown[0]!r}; known: {', '.join(COLUMNS)}")
+        header = [COLUMNS[c][0] for c in names]
+        body = [[COLUMNS[c][1](row) for c in names] for row in self.rows(result)]
+        return self.render(_list_table(header, body))
+
+
+class ResultRecall(_ResultDirective):
+    option_spec = {"match": directives.unchanged, "protocol": directives.unchanged,
+                   "evaluation": directives.unchanged}
+
+    def run(self):
+        result, _ = self.result()
+        row = self.rows(result)[0]
+        recall = row["per_class_recall"]
+        return self.render(_list_table(["class", "recall"],
+                                       [[label, _pct(value)] for label, value in recall.items()]))
+
+
+class ResultAnchors(_ResultDirective):
+    def run(self):
+        result, _ = self.result()
+        rows = [[a["model"], _pct(a["accuracy"]), a["source"]] for a in result["anchors"]]
+        return self.render(_list_table(["published model (not run here)", "accuracy", "source"],
+                                       rows))
+
+
+class ResultProvenance(_ResultDirective):
+    def run(self):
+        result, path = self.result()
+        v = result["versions"]
+        cv = result["cv"]
+        timing = result.get("timing", {})
+        repo = Path(self.state.document.settings.env.srcdir).parent
+        lines = [
+            f"* result file: ``{path.relative_to(repo)}``,"
+            f" written {result['created']} by ``python benchmarks/{result['command']}``",
+            f"* data: {result['data']['n_clips']} clips of {len(result['data']['speakers'])} "
+            "actors (RAVDESS speech)",
+            f"* folds: {cv['splitter']}, {cv['n_splits']} folds by {cv['groups']}, shuffle, "
+            f"random_state={cv['random_state']}; model seed {result['seed']}",
+            f"* machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}",
+            "* versions: " + ", ".join(f"{k} {v[k]}" for k in sorted(v) if v[k]),
+        ]
+        if timing:
+            lines.append(
+                f"* fit of ``recommended`` on all {timing['n_clips']} clips: "
+                f"{timing['fit_cold_seconds']:.0f} s cold, {timing['fit_warm_seconds']:.0f} s "
+                "warm (cached encoder vectors)"
+            )
+        return self.render(lines)
+
+
+class ResultFields(_ResultDirective):
+    """A two-column table of values picked from any result file by dotted path.
+
+    Content lines: ``label = path.to.value`` (list items by index, e.g. ``rows.0.name``).
+    """
+
+    has_content = True
+
+    def run(self):
+        result, _ = self.result()
+        rows = []
+        for line in self.content:
+            if not line.strip():
+                continue
+            label, _, path = (part.strip() for part in line.partition("="))
+            value = result
+            try:
+                for key in path.split("."):
+                    value = value[int(key)] if isinstance(value, list) else value[key]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise self.error(f"{self.arguments[0]} has no {path!r}") from None
+            rows.append([label, f"{value:.3g}" if isinstance(value, float) else str(value)])
+        return self.render(_list_table(["what", "value"], rows))
+
+
+def result_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:result:`file.json#row name#field``` -> the value, as a percentage for fractions."""
+    env = inliner.document.settings.env
+    file, row_name, field = text.split("#")
+    result, _ = _load(env, file)
+    rows = [r for r in result["rows"] if r["name"] == row_name]
+    if not rows:
+        msg = inliner.reporter.error(f"no row {row_name!r} in {file}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    value = rows[0][field]
+    shown = _pct(value) if isinstance(value, float) and value <= 1 else str(value)
+    return [nodes.Text(shown)], []
+
+
+def setup(app):
+    app.add_directive("result-table", ResultTable)
+    app.add_directive("result-recall", ResultRecall)
+    app.add_directive("result-anchors", ResultAnchors)
+    app.add_directive("result-provenance", ResultProvenance)
+    app.add_directive("result-fields", ResultFields)
+    app.add_role("result", result_role)
+    return {"parallel_read_safe": True, "version": "1"}
