@@ -46,7 +46,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 
 from sklearn_ser._parallel import parallel_map
 from sklearn_ser.exceptions import WeightFileError
-from sklearn_ser.views import Views, as_clips, map_views
+from sklearn_ser.views import Views, as_clips, map_views, views_pass_set_output
 
 __all__ = ["GE2EEncoder", "EncoderNotInstalledError", "load_ge2e_weights"]
 
@@ -934,25 +934,4 @@ def _librosa_version() -> str:
     return version("librosa")  # without importing it
 
 
-def _views_pass_through(cls: type) -> type:
-    """Let Views bypass ``set_output``'s wrapping of transform and fit_transform.
-
-    scikit-learn wraps both methods to turn their output into a DataFrame
-    when asked; Views (fit-time only) are not a table and go through unchanged.
-    """
-    for name in ("transform", "fit_transform"):
-        setattr(cls, name, _dispatch_views(cls.__dict__[name]))
-    return cls
-
-
-def _dispatch_views(wrapped):
-    raw = getattr(wrapped, "__wrapped__", wrapped)
-
-    @functools.wraps(raw)
-    def method(self, X, *args, **kwargs):
-        return (raw if isinstance(X, Views) else wrapped)(self, X, *args, **kwargs)
-
-    return method
-
-
-_views_pass_through(GE2EEncoder)
+views_pass_set_output(GE2EEncoder)

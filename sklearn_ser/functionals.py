@@ -26,12 +26,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, Options
-from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_ser._parallel import parallel_map
 from sklearn_ser._validation import N_JOBS, VERBOSE
-from sklearn_ser.views import Views, as_clips, map_views
+from sklearn_ser.views import Views, as_clips, map_views, views_pass_set_output
 
 _INSTALL_HINT = 'pip install "sklearn-ser[opensmile]"'
 
@@ -109,7 +108,7 @@ def _functionals_one(y: np.ndarray, feature_set: str, sr: int) -> np.ndarray:
     return frame.to_numpy(dtype=np.float32)[0]
 
 
-class OpenSmileFunctionals(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class OpenSmileFunctionals(TransformerMixin, BaseEstimator):
     """openSMILE functionals (eGeMAPS, ComParE, ...) of each clip, as a transformer.
 
     Waveforms in, one row of openSMILE functionals per clip out: the
@@ -257,10 +256,7 @@ class OpenSmileFunctionals(TransformerMixin, BaseEstimator, auto_wrap_output_key
         check_is_fitted(self, "feature_names_")
         out = map_views(self._functionals_batch, X)
         self._check_finite(out, X)
-        if isinstance(out, Views):
-            # Views exist only inside fit: no container, the next step maps over them.
-            return out
-        return _wrap_data_with_container("transform", out, X, self)
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """openSMILE's name of each output column.
@@ -321,9 +317,6 @@ class OpenSmileFunctionals(TransformerMixin, BaseEstimator, auto_wrap_output_key
         return tags
 
 
-# Output containers are applied in ``transform`` (not by scikit-learn's automatic
-# wrapper, which cannot handle Views): declaring the key here makes
-# ``set_output(transform="pandas")`` available all the same.
-OpenSmileFunctionals._sklearn_auto_wrap_output_keys = {"transform"}
+views_pass_set_output(OpenSmileFunctionals)
 
 __all__ = ["OpenSmileFunctionals", "available_feature_sets"]

@@ -22,6 +22,7 @@ validation scores) take :meth:`Views.clean`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -190,6 +191,30 @@ def average_over_views(X: Any, predict: Callable[[Any], np.ndarray]) -> np.ndarr
     return out.reshape(len(X), X.n_views, *out.shape[1:]).mean(axis=1)
 
 
+def views_pass_set_output(cls: type) -> type:
+    """Class decorator: Views bypass ``set_output``'s wrapping of a transformer's output.
+
+    scikit-learn wraps ``transform`` and ``fit_transform`` so that their output
+    becomes a DataFrame when ``set_output(transform="pandas")`` is asked for.
+    Views (fit time only) are not a table: for them the unwrapped method runs,
+    and the next step maps over the views. Plain output is wrapped as usual.
+    """
+    for name in ("transform", "fit_transform"):
+        if name in cls.__dict__:
+            setattr(cls, name, _dispatch_on_views(cls.__dict__[name]))
+    return cls
+
+
+def _dispatch_on_views(wrapped: Callable) -> Callable:
+    raw = getattr(wrapped, "__wrapped__", wrapped)
+
+    @functools.wraps(raw)
+    def method(self, X, *args, **kwargs):
+        return (raw if isinstance(X, Views) else wrapped)(self, X, *args, **kwargs)
+
+    return method
+
+
 class ViewsClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Let any scikit-learn classifier train on every augmented view of a clip.
 
@@ -299,4 +324,5 @@ __all__ = [
     "average_over_views",
     "map_views",
     "training_samples",
+    "views_pass_set_output",
 ]
