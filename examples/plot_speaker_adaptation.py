@@ -101,6 +101,7 @@ with sklearn.config_context(enable_metadata_routing=True):
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.plot(ks, scores, marker="o")
 ax.set_xscale("log")
+ax.minorticks_off()
 ax.set_xticks(ks, [str(k) for k in ks])
 ax.set_xlabel("clips of the new speaker per batch")
 ax.set_ylabel("accuracy")

@@ -192,7 +192,7 @@ class _Segmenter:
     """
 
     def __init__(self, *, sr, window, hop, frame, threshold_db, noise_margin_db,
-                 min_silence, min_speech, on_window, on_silence):
+                 min_silence, min_speech, pad, on_window, on_silence):
         self.sr = sr
         self.W = max(1, int(round(window * sr)))
         self.H = max(1, int(round(hop * sr)))
@@ -201,12 +201,16 @@ class _Segmenter:
         self.noise_margin_db = noise_margin_db
         self.min_silence = int(round(min_silence * sr))
         self.min_speech = int(round(min_speech * sr))
+        # Margin added around each stretch of speech (at most the silence look-ahead,
+        # so that the audio is still there when the stretch ends).
+        self.pad = min(int(round(pad * sr)), self.min_silence)
         self.on_window = on_window
         self.on_silence = on_silence
-        self.buffer = _Buffer(self.W + self.H + self.min_silence + self.F)
+        self.buffer = _Buffer(self.W + self.H + self.min_silence + self.pad + self.F)
         self.levels = np.zeros(int(-_LEVEL_FLOOR_DB) + 1, dtype=np.int64)  # level histogram
         self.next_frame = 0           # absolute index of the next frame to classify
         self.region: int | None = None  # start of the speech stretch in progress
+        self.first_active = 0         # start of its first speech frame
         self.last_active = 0          # end of its last speech frame
         self.win_start = 0            # start of its next window
         self.last_full: int | None = None  # start of its last full-length window
@@ -226,7 +230,7 @@ class _Segmenter:
         self._frames(final=True)
         total = self.buffer.end
         if self.region is not None:
-            self._end_region(self.last_active)
+            self._end_region(min(self.last_active + self.pad, total))
         if total > self.speech_end:
             self.on_silence(self.speech_end, total)
         return total
@@ -262,13 +266,15 @@ class _Segmenter:
             self.levels[int(np.clip(level - _LEVEL_FLOOR_DB, 0, len(self.levels) - 1))] += 1
             self._frame(t0, t1, active)
             self.next_frame = t1
-            keep = self.win_start if self.region is not None else t1
+            keep = self.win_start if self.region is not None else t1 - self.pad
             self.buffer.drop_before(keep)
 
     def _frame(self, t0: int, t1: int, active: bool) -> None:
         if active:
             if self.region is None:
-                self.region = self.win_start = t0
+                self.region = self.win_start = max(t0 - self.pad, self.speech_end,
+                                                   self.buffer.start)
+                self.first_active = t0
                 self.last_full = None
             self.last_active = t1
             while self.win_start + self.W <= self.last_active:
@@ -278,13 +284,18 @@ class _Segmenter:
                 self.last_full = self.win_start
                 self.win_start += self.H
         elif self.region is not None and t1 - self.last_active >= self.min_silence:
-            self._end_region(self.last_active)
+            self._end_region(self.last_active + self.pad)
 
     def _end_region(self, end: int) -> None:
         start = self.region
         self.region = None
-        if end - start < self.min_speech:
+        if self.last_active - self.first_active < self.min_speech:
             return  # a click, not speech: part of the surrounding silence
+        while self.win_start + self.W <= end:  # full windows that the padding completes
+            self.on_window(self.win_start, self.win_start + self.W,
+                           self.buffer.get(self.win_start, self.win_start + self.W), start)
+            self.last_full = self.win_start
+            self.win_start += self.H
         if self.last_full is None:
             self.on_window(start, end, self.buffer.get(start, end), start)
         elif end > self.last_full + self.W:
@@ -347,6 +358,7 @@ def predict_segments(
     noise_margin_db: float | None = None,
     min_silence: float = 0.5,
     min_speech: float = 0.2,
+    speech_pad: float = 0.2,
     smooth: int | None = None,
     speaker: Any = None,
     batch_size: int = 32,
@@ -359,11 +371,12 @@ def predict_segments(
     model's rate. An energy-based detector splits it into speech and
     non-speech stretches (frame level in dB against a threshold, pauses
     shorter than ``min_silence`` bridged, bursts shorter than ``min_speech``
-    ignored). Non-speech stretches become one row each, marked and not
-    classified. Each speech stretch is cut into windows of ``window``
-    seconds every ``hop`` seconds, starting where the speech starts; the
-    last window of a stretch ends where the speech ends (a stretch shorter
-    than ``window`` is one shorter window). Every window gets the per-clip
+    ignored, each stretch of speech widened by ``speech_pad``). Non-speech
+    stretches become one row each, marked and not classified. Each speech
+    stretch is cut into windows of ``window`` seconds every ``hop``
+    seconds, starting where the (widened) speech starts; the last window of
+    a stretch ends where it ends (a stretch shorter than ``window`` is one
+    shorter window). Every window gets the per-clip
     processing of the model's :class:`~sklearn_ser.AudioLoader` (silence
     trimming, fixed duration) and goes through the rest of the pipeline,
     ``batch_size`` windows at a time.
@@ -403,6 +416,11 @@ def predict_segments(
         Pauses shorter than this many seconds do not end a speech stretch.
     min_speech : float, default=0.2
         Speech stretches shorter than this many seconds are treated as noise.
+    speech_pad : float, default=0.2
+        Seconds added before and after each stretch of speech (at most
+        ``min_silence``): an energy threshold misses soft onsets and endings,
+        and the loader's ``trim_db`` then trims each window as it trims a
+        clip. Chosen on RAVDESS validation actors (``benchmarks/bench_segments.py``).
     smooth : int or None, default=None
         If set, each window's probabilities are replaced by their centred
         moving average over ``smooth`` consecutive windows of the same
@@ -515,7 +533,7 @@ def predict_segments(
     segmenter = _Segmenter(
         sr=sr, window=window, hop=hop, frame=0.02, threshold_db=speech_threshold_db,
         noise_margin_db=noise_margin_db, min_silence=min_silence, min_speech=min_speech,
-        on_window=on_window, on_silence=on_silence,
+        pad=speech_pad, on_window=on_window, on_silence=on_silence,
     )
     try:
         total_s = sf.info(str(path)).duration
