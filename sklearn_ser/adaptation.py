@@ -133,11 +133,9 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
                     means.append(mean)
                     scales.append(scale)
         self.speakers_ = np.asarray(speakers)
-        shape = (0, self.n_features_in_)
-        self.speaker_mean_ = np.asarray(means).reshape(-1, self.n_features_in_) if means else \
-            np.empty(shape)
-        self.speaker_scale_ = np.asarray(scales).reshape(-1, self.n_features_in_) if scales else \
-            np.empty(shape)
+        # reshape keeps the feature axis when no speaker has enough clips: (0, n_features).
+        self.speaker_mean_ = np.asarray(means, dtype=float).reshape(-1, self.n_features_in_)
+        self.speaker_scale_ = np.asarray(scales, dtype=float).reshape(-1, self.n_features_in_)
         return self
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> Any:

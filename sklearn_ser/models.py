@@ -534,13 +534,9 @@ class SERClassifier(KerasClassifier):
 def _as_images(X, *, views: bool = False) -> np.ndarray:
     """Validate float32 images of shape (n_clips, rows, columns) (with a view axis if ``views``)."""
     images = np.asarray(X, dtype=np.float32)
-    ndim = 4 if views else 3
-    if images.ndim != ndim:
-        raise ValueError(
-            "X must be feature images of shape (n_clips, rows, columns), "
-            f"got shape {images.shape}" if not views else
-            f"views must hold images of shape (n_clips, n_views, rows, columns), got {images.shape}"
-        )
+    expected = "(n_clips, n_views, rows, columns)" if views else "(n_clips, rows, columns)"
+    if images.ndim != len(expected.split(",")):
+        raise ValueError(f"X must be feature images of shape {expected}, got {images.shape}")
     # min/max propagate NaN and reveal inf without a temporary array the size of X.
     if images.size and not (np.isfinite(images.min()) and np.isfinite(images.max())):
         raise ValueError("X contains NaN or infinite values")

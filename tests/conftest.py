@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from sklearn.utils import estimator_checks
 
 from sklearn_ser.datasets._synthetic import make_emotional_speech
 
@@ -17,6 +18,20 @@ REPO = Path(__file__).resolve().parents[1]
 #: feature blocks, a small version of the reference network, few epochs. The full
 #: reference recipe is exercised separately (features against the oracle,
 #: the network's parameter count).
+#: scikit-learn's estimator checks that apply to estimators whose input is not a 2-D table
+#: (paths, waveforms, images): the data-driven checks feed tabular arrays, so they do not.
+API_CHECKS = [
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_parameters_default_constructible,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_estimator_cloneable,
+    estimator_checks.check_estimator_repr,
+    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+    estimator_checks.check_estimator_tags_renamed,
+    estimator_checks.check_valid_tag_types,
+]
+
 FAST_PIPELINE_PARAMS = {
     "features__features": ("mel", "mfcc_delta2"),
     "features__n_mfcc": 13,

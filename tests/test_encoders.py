@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import API_CHECKS
 from sklearn.base import clone
 from sklearn.utils import estimator_checks
 
@@ -433,19 +434,8 @@ def test_params_and_clone():
 
 @pytest.mark.parametrize(
     "check",
-    [
-        estimator_checks.check_no_attributes_set_in_init,
-        estimator_checks.check_parameters_default_constructible,
-        estimator_checks.check_get_params_invariance,
-        estimator_checks.check_set_params,
-        estimator_checks.check_estimator_cloneable,
-        estimator_checks.check_estimator_repr,
-        estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-        estimator_checks.check_estimator_tags_renamed,
-        estimator_checks.check_valid_tag_types,
-        estimator_checks.check_mixin_order,
-        estimator_checks.check_transformer_n_iter,
-    ],
+    [*API_CHECKS, estimator_checks.check_mixin_order,
+     estimator_checks.check_transformer_n_iter],
     ids=lambda c: c.__name__,
 )
 def test_sklearn_api_checks(check):

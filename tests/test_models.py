@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import API_CHECKS
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import estimator_checks
@@ -66,17 +67,7 @@ def test_params_clone_and_defaults():
 
 @pytest.mark.parametrize(
     "check",
-    [
-        estimator_checks.check_no_attributes_set_in_init,
-        estimator_checks.check_parameters_default_constructible,
-        estimator_checks.check_get_params_invariance,
-        estimator_checks.check_set_params,
-        estimator_checks.check_estimator_cloneable,
-        estimator_checks.check_estimator_repr,
-        estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-        estimator_checks.check_estimator_tags_renamed,
-        estimator_checks.check_valid_tag_types,
-    ],
+    API_CHECKS,
     ids=lambda c: c.__name__,
 )
 @pytest.mark.parametrize(
