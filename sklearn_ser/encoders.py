@@ -45,7 +45,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from sklearn_ser._parallel import parallel_map
-from sklearn_ser.exceptions import WeightFileError
+from sklearn_ser.exceptions import EncoderNotInstalledError, WeightFileError
 from sklearn_ser.views import Views, as_clips, map_views, views_pass_set_output
 
 __all__ = ["GE2EEncoder", "EncoderNotInstalledError", "load_ge2e_weights"]
@@ -83,13 +83,6 @@ _EXPECTED_SHAPES: dict[str, tuple[int, ...]] = {
     "linear.weight": (HIDDEN, HIDDEN),
     "linear.bias": (HIDDEN,),
 }
-
-
-class EncoderNotInstalledError(ImportError):
-    """The pretrained encoder's weight file is not installed.
-
-    The message says what to install: ``pip install --no-deps resemblyzer==0.1.4``.
-    """
 
 
 # -- locating the weight file ------------------------------------------------------------

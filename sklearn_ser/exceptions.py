@@ -21,10 +21,6 @@ class AudioFileError(ValueError):
         super().__init__("\n".join([head, *lines]))
 
 
-class DataFolderWarning(UserWarning):
-    """A corpus folder holds files that were skipped (unknown names, other modalities)."""
-
-
 class WeightFileError(ValueError):
     """A pretrained weight file cannot be used: unreadable, not plain tensors, or wrong shapes.
 
@@ -39,3 +35,56 @@ class AudioFileWarning(UserWarning):
 
 class SpeakerAdaptationWarning(UserWarning):
     """Speaker adaptation fell back to training statistics (no or too few speaker clips)."""
+
+
+class DatasetWarning(UserWarning):
+    """Warning about the content of a corpus folder (duplicates, odd layout)."""
+
+
+class SkippedFilesWarning(DatasetWarning):
+    """Warning listing audio files a loader skipped, with the reason for each.
+
+    Raised instead of silently dropping or guessing a label for a file whose
+    name does not fit the corpus' naming scheme (or that is empty). Pass ``strict=True`` to a
+    loader to turn it into a :class:`ValueError`.
+    """
+
+
+class FileNameError(ValueError):
+    """Raised by a corpus parser when a file name does not fit its scheme."""
+
+
+class ManualDownloadError(OSError):
+    """Raised by a fetcher when the corpus cannot be downloaded automatically.
+
+    The message says where to get the corpus and how to load it.
+    """
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds a member that would land outside the folder it is unpacked into.
+
+    Absolute paths, ``..`` components, links (symbolic or hard) and device
+    files are refused before anything is written; the message names the
+    archive and the member.
+    """
+
+
+class ModelVersionWarning(UserWarning):
+    """A saved model was made with other versions of its dependencies.
+
+    The model usually still works, but a different scikit-learn, Keras or
+    librosa can change the features or fail to read the pickled objects.
+    Retrain, or install the versions named in the warning, to be sure.
+    """
+
+
+class ModelFileError(ValueError):
+    """A file or folder is not a (readable) sklearn_ser model."""
+
+
+class EncoderNotInstalledError(ImportError):
+    """The pretrained encoder's weight file is not installed.
+
+    The message says what to install: ``pip install --no-deps resemblyzer==0.1.4``.
+    """

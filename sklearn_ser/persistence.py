@@ -56,6 +56,7 @@ from sklearn.utils._param_validation import (
 )
 
 from sklearn_ser._validation import IntSequence, RealOrRange, validate_pipeline
+from sklearn_ser.exceptions import ModelFileError, ModelVersionWarning
 
 
 def to_json_types(value: Any) -> Any:
@@ -302,19 +303,6 @@ _MAX_SPEAKERS = 100_000
 #: Largest pipeline.json / metadata.json read (bytes): the feature statistics of the
 #: largest allowed image fit many times over.
 _MAX_JSON_BYTES = 64 << 20
-
-
-class ModelVersionWarning(UserWarning):
-    """A saved model was made with other versions of its dependencies.
-
-    The model usually still works, but a different scikit-learn, Keras or
-    librosa can change the features or fail to read the pickled objects.
-    Retrain, or install the versions named in the warning, to be sure.
-    """
-
-
-class ModelFileError(ValueError):
-    """A file or folder is not a (readable) sklearn_ser model."""
 
 
 def versions() -> dict[str, str | None]:

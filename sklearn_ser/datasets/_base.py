@@ -19,6 +19,8 @@ import pandas as pd
 from sklearn.datasets import get_data_home as _sk_get_data_home
 from sklearn.utils import Bunch
 
+from ..exceptions import DatasetWarning, FileNameError, SkippedFilesWarning
+
 __all__ = [
     "AUDIO_EXTENSIONS",
     "LABELS",
@@ -49,23 +51,6 @@ BASE_COLUMNS: tuple[str, ...] = ("filename", "target", "speaker", "gender", "cor
 
 # How many offending files a warning or error message lists before "...".
 _MAX_LISTED = 10
-
-
-class DatasetWarning(UserWarning):
-    """Warning about the content of a corpus folder (duplicates, odd layout)."""
-
-
-class SkippedFilesWarning(DatasetWarning):
-    """Warning listing audio files a loader skipped, with the reason for each.
-
-    Raised instead of silently dropping or guessing a label for a file whose
-    name does not fit the corpus' naming scheme (or that is empty). Pass ``strict=True`` to a
-    loader to turn it into a :class:`ValueError`.
-    """
-
-
-class FileNameError(ValueError):
-    """Raised by a corpus parser when a file name does not fit its scheme."""
 
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:

@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import pooch
 
+from ..exceptions import ManualDownloadError, UnsafeArchiveError
 from ._base import DatasetWarning, find_audio_files, get_data_home
 from ._crema_d import load_crema_d
 from ._ravdess import load_ravdess
@@ -54,13 +55,6 @@ __all__ = [
 
 # Name of the folder, next to the archive, that archives are unpacked into.
 _EXTRACT_DIR = "audio"
-
-
-class ManualDownloadError(OSError):
-    """Raised by a fetcher when the corpus cannot be downloaded automatically.
-
-    The message says where to get the corpus and how to load it.
-    """
 
 
 @dataclass(frozen=True)
@@ -197,15 +191,6 @@ def _archive_kind(fname: str) -> str:
     if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz")):
         return "tar"
     raise ValueError(f"cannot unpack {fname!r}: expected a .zip or .tar(.gz/.bz2/.xz)")
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive holds a member that would land outside the folder it is unpacked into.
-
-    Absolute paths, ``..`` components, links (symbolic or hard) and device
-    files are refused before anything is written; the message names the
-    archive and the member.
-    """
 
 
 def _unsafe_name(name: str) -> str | None:
