@@ -5,20 +5,32 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_ser._validation import validate_pipeline
-from sklearn_ser.adaptation import SpeakerStandardizer
-from sklearn_ser.audio import AudioLoader
-from sklearn_ser.augment import WaveformAugmenter
-from sklearn_ser.views import ViewsClassifier
+
+# The step estimators are imported in make_ser_pipeline: this module's constants are
+# read by persistence and the command line, which must not pay for librosa or Keras.
+
+#: Step names, written out here only. Every module that looks a step up by name
+#: (persistence, the command line, reporting) uses these constants.
+LOAD = "load"
+AUGMENT = "augment"
+FEATURES = "features"
+CNN = "cnn"
+ENCODER = "encoder"
+SCALE = "scale"
+CLASSIFIER = "classifier"
 
 #: Step names of the two pipeline families. Image family: the reference CNN over
 #: feature images. Encoder family: a pretrained speech encoder's vectors, standardised
 #: (per speaker with ``speaker_adaptation=True``), then a linear classifier.
-CNN_STEPS = ("load", "augment", "features", "cnn")
-ENCODER_STEPS = ("load", "augment", "encoder", "scale", "classifier")
+CNN_STEPS = (LOAD, AUGMENT, FEATURES, CNN)
+ENCODER_STEPS = (LOAD, AUGMENT, ENCODER, SCALE, CLASSIFIER)
+#: Steps that read or transform audio clip by clip (they take ``verbose``/``n_jobs``).
+AUDIO_STEPS = (LOAD, AUGMENT, FEATURES, ENCODER)
+#: Steps that may hold a feature cache (``memory``), a detail of the machine that fitted.
+CACHING_STEPS = (FEATURES, ENCODER)
 
 #: Step parameters of each preset (``step__param``), applied before the user's.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -97,19 +109,23 @@ def _cnn_steps(sr, random_state, n_jobs, memory, verbose) -> list:
     from sklearn_ser.models import SERClassifier  # imports TensorFlow
 
     return [
-        ("features", FeatureImageExtractor(sr=sr, memory=memory, n_jobs=n_jobs,
-                                           verbose=verbose)),
-        ("cnn", SERClassifier(random_state=random_state, verbose=2 if verbose else 0)),
+        (FEATURES, FeatureImageExtractor(sr=sr, memory=memory, n_jobs=n_jobs,
+                                         verbose=verbose)),
+        (CNN, SERClassifier(random_state=random_state, verbose=2 if verbose else 0)),
     ]
 
 
 def _encoder_steps(sr, random_state, n_jobs, memory, verbose, speaker_adaptation) -> list:
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_ser.adaptation import SpeakerStandardizer
     from sklearn_ser.encoders import GE2EEncoder
+    from sklearn_ser.views import ViewsClassifier
 
     return [
-        ("encoder", GE2EEncoder(sr=sr, memory=memory, n_jobs=n_jobs, verbose=verbose)),
-        ("scale", SpeakerStandardizer(per_speaker=speaker_adaptation)),
-        ("classifier", ViewsClassifier(
+        (ENCODER, GE2EEncoder(sr=sr, memory=memory, n_jobs=n_jobs, verbose=verbose)),
+        (SCALE, SpeakerStandardizer(per_speaker=speaker_adaptation)),
+        (CLASSIFIER, ViewsClassifier(
             LogisticRegression(max_iter=5000, random_state=random_state)
         )),
     ]
@@ -189,10 +205,13 @@ def make_ser_pipeline(
             f"speaker_adaptation=True needs an encoder preset such as 'recommended'; "
             f"preset {preset!r} builds a CNN over feature images"
         )
+    from sklearn_ser.audio import AudioLoader
+    from sklearn_ser.augment import WaveformAugmenter
+
     sr = _SAMPLE_RATE[family] if sr is None else sr
     head = [
-        ("load", AudioLoader(sr=sr, n_jobs=n_jobs, verbose=verbose)),
-        ("augment", WaveformAugmenter(sr=sr, random_state=random_state, n_jobs=n_jobs,
+        (LOAD, AudioLoader(sr=sr, n_jobs=n_jobs, verbose=verbose)),
+        (AUGMENT, WaveformAugmenter(sr=sr, random_state=random_state, n_jobs=n_jobs,
                                       verbose=verbose)),
     ]
     if family == "cnn":
