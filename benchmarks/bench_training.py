@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from sklearn_ser._quiet import import_tensorflow_quietly
+from sklearn_ser.cli._quiet import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 

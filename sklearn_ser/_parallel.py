@@ -136,23 +136,9 @@ def parallel_map(
     desc: str = "",
     args: Iterable[tuple] | None = None,
 ) -> list[Any]:
-    """Apply ``func`` to each item, keeping order, with joblib and a tqdm bar.
+    """Apply ``func`` to each item, keeping order: :func:`parallel_imap` as a list.
 
-    Parameters
-    ----------
-    func : callable
-        Called as ``func(item, *extra)``.
-    items : sequence
-        The work items (paths, waveforms, ...).
-    n_jobs : int or None
-        joblib's ``n_jobs``; ``None`` means one worker unless a
-        ``joblib.parallel_backend`` context says otherwise (dask works too).
-    verbose : int or bool
-        Show a progress bar when truthy.
-    desc : str
-        Label of the progress bar.
-    args : iterable of tuple, optional
-        Extra positional arguments per item (zipped with ``items``).
+    Parameters and progress bar as for :func:`parallel_imap`.
 
     Returns
     -------

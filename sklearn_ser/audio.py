@@ -1,11 +1,18 @@
-"""Audio loading: file paths in, mono waveforms at one sample rate out."""
+"""Audio loading: file paths in, mono waveforms at one sample rate out.
+
+:func:`load_audio` and the :class:`AudioLoader` read whole clips;
+:func:`stream_audio` reads a long recording block by block in bounded memory
+(for :func:`sklearn_ser.segments.predict_segments`). Resampling and silence
+trimming are librosa's, computed by :mod:`sklearn_ser._librosa_mirror`
+without importing librosa (its import costs about a second per process).
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -15,6 +22,8 @@ import soxr
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
+# resample and trim_silence are also importable from here, as before they moved.
+from sklearn_ser._librosa_mirror import fix_length, resample, trim_silence
 from sklearn_ser._parallel import parallel_map
 from sklearn_ser._validation import N_JOBS, VERBOSE
 from sklearn_ser.exceptions import AudioFileError, AudioFileWarning
@@ -26,6 +35,8 @@ SILENCE_PEAK = 1e-5
 MAX_DURATION = 600.0
 #: Long-recording API named in the max_duration error.
 LONG_RECORDING_API = "sklearn_ser.segments.predict_segments"
+# libsndfile's frame count is an estimate for MPEG files; a shortfall there is no error.
+_ESTIMATED_LENGTH_FORMATS = frozenset({"MPEG"})
 
 
 def load_audio(
@@ -128,71 +139,149 @@ def condition_waveform(
         y = trim_silence(y, top_db=trim_db)
     if duration is not None:
         size = int(round(duration * sr))
-        y = y[:size]
-        if pad and y.size < size:
-            y = np.pad(y, (0, size - y.size))
+        y = fix_length(y, size) if pad else y[:size]
     return y
 
 
-# The two librosa operations every clip goes through, computed as librosa computes them
-# (the tests compare them with librosa, sample for sample) but without importing librosa:
-# its first import costs about a second, which a fresh process predicting one clip with
-# a model that needs nothing else from librosa should not pay.
-def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
-    """``librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr)``: soxr "HQ", same length.
+def stream_audio(
+    path: str | os.PathLike,
+    *,
+    sr: int | None = None,
+    block_duration: float = 10.0,
+) -> Iterator[np.ndarray]:
+    """Read an audio file as consecutive mono float32 blocks, resampled as a stream.
+
+    The concatenated blocks equal :func:`sklearn_ser.load_audio` of the whole
+    file (same soxr resampler, same length), but only one block is in
+    memory at a time. Resampling is done by one streaming soxr resampler
+    (``soxr.ResampleStream``, the "HQ" quality that ``librosa.resample``
+    uses), so block boundaries leave no edge artefacts.
 
     Parameters
     ----------
-    y : ndarray of shape (n_samples,)
-    orig_sr, target_sr : int
-        Sample rates in Hz.
+    path : str or path-like
+        The audio file (any format libsndfile reads).
+    sr : int or None, default=None
+        Output sample rate in Hz; ``None`` keeps the file's rate.
+    block_duration : float, default=10.0
+        Seconds of the file decoded per block (the yielded blocks are about
+        this long; the resampler holds back a few milliseconds).
 
-    Returns
-    -------
-    ndarray of shape (ceil(n_samples * target_sr / orig_sr),), the dtype of ``y``
+    Yields
+    ------
+    block : ndarray of shape (n_samples,), float32
+        The next stretch of the mono signal at ``sr`` Hz.
+
+    Raises
+    ------
+    AudioFileError
+        When the file is missing, a directory, empty, not audio or holds no
+        samples, and - naming the time in seconds - when a stretch of it
+        cannot be decoded, holds NaN or infinite samples, or the file ends
+        before the length its header announces (truncated).
     """
-    if orig_sr == target_sr:
-        return y
-    size = int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr))
-    out = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")[:size]
-    if out.shape[-1] < size:
-        out = np.pad(out, (0, size - out.shape[-1]))
-    return np.asarray(out, dtype=y.dtype)
+    if not block_duration > 0:
+        raise ValueError(f"block_duration must be > 0 seconds, got {block_duration!r}")
+    if sr is not None and not (isinstance(sr, int | np.integer) and sr > 0):
+        raise ValueError(f"sr must be None or a positive integer (Hz), got {sr!r}")
+    path = Path(path)
+    name = str(path)
+    check_audio_file(path)
+    try:
+        handle = sf.SoundFile(path)
+    except _DECODE_ERRORS as exc:
+        raise _undecodable(path, exc) from None
+    with handle as f:
+        native_sr = f.samplerate
+        out_sr = native_sr if sr is None else int(sr)
+        resampler = (
+            soxr.ResampleStream(native_sr, out_sr, 1, dtype="float32", quality="HQ")
+            if out_sr != native_sr else None
+        )
+        blocksize = max(1, int(round(block_duration * native_sr)))
+        n_read = n_out = 0
+        while True:
+            try:
+                data = f.read(blocksize, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                try:  # where the decoder stopped, inside the block it was reading
+                    failed_at = max(n_read, int(f.tell()))
+                except (sf.LibsndfileError, RuntimeError):
+                    failed_at = n_read
+                raise AudioFileError({name: (
+                    f"cannot be decoded after {failed_at / native_sr:.2f} s ({exc}): the file "
+                    "is corrupt or truncated from there"
+                )}) from None
+            if not len(data):
+                break
+            y = downmix(data)
+            finite = np.isfinite(y)
+            if not finite.all():
+                first = n_read + int(np.argmin(finite))
+                raise AudioFileError({name: (
+                    f"contains {int(y.size - finite.sum())} NaN or infinite samples from "
+                    f"{first / native_sr:.2f} s"
+                )})
+            n_read += len(y)
+            if resampler is not None:
+                y = resampler.resample_chunk(y)
+            if len(y):
+                n_out += len(y)
+                yield np.ascontiguousarray(y, dtype=np.float32)
+        if n_read == 0:
+            raise AudioFileError({name: "contains no audio samples"})
+        if f.seekable() and f.format not in _ESTIMATED_LENGTH_FORMATS:
+            # A file that ends before its header says is warned about and what is
+            # there is used, as load_audio does (AudioFileWarning).
+            _warn_if_short(path, f, start=0, frames=-1, n_read=n_read)
+        if resampler is not None:
+            tail = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+            # librosa.resample returns ceil(n * ratio) samples: pad (or cut) to match.
+            expected = int(np.ceil(n_read * out_sr / native_sr))
+            tail = fix_length(tail, max(expected - n_out, 0))
+            if len(tail):
+                yield np.ascontiguousarray(tail, dtype=np.float32)
 
 
-def trim_silence(
-    y: np.ndarray, *, top_db: float, frame_length: int = 2048, hop_length: int = 512
-) -> np.ndarray:
-    """``librosa.effects.trim(y, top_db=top_db)[0]``: drop leading and trailing silence.
+class SampleBuffer:
+    """The recent stretch of a streamed signal: samples ``start`` to ``end`` (absolute indices).
 
-    A frame is silent when its RMS (centred, zero-padded frames) is more than
-    ``top_db`` decibels below the loudest frame's.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    top_db : float
-        Threshold in decibels below the peak frame.
-    frame_length, hop_length : int
-        RMS frames (librosa's defaults).
-
-    Returns
-    -------
-    ndarray
-        The part of ``y`` from the first to the last non-silent frame.
+    A preallocated float32 array of ``capacity`` samples that old samples are
+    dropped from; it grows only if a single incoming block is larger. It holds
+    what the speech detector of :func:`~sklearn_ser.segments.predict_segments`
+    still needs of the blocks that :func:`stream_audio` yields.
     """
-    padded = np.pad(y, frame_length // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length]
-    power = np.mean(np.square(np.abs(frames)), axis=-1)
-    rms = np.sqrt(power)
-    # librosa.amplitude_to_db(rms, ref=np.max): power_to_db of rms**2 with amin=1e-10.
-    db = 10.0 * np.log10(np.maximum(1e-10, np.square(rms))) - 10.0 * np.log10(
-        np.maximum(1e-10, np.square(np.max(rms)))
-    )
-    loud = np.flatnonzero(db > -top_db)
-    if loud.size == 0:
-        return y[:0]
-    return y[int(loud[0]) * hop_length : min(y.shape[-1], (int(loud[-1]) + 1) * hop_length)]
+
+    def __init__(self, capacity: int):
+        self.data = np.zeros(max(capacity, 1), dtype=np.float32)
+        self.start = 0
+        self.n = 0
+
+    @property
+    def end(self) -> int:
+        """Absolute index one past the last sample held."""
+        return self.start + self.n
+
+    def append(self, x: np.ndarray) -> None:
+        """Add samples at the end (growing the array if they do not fit)."""
+        if self.n + len(x) > len(self.data):
+            grown = np.zeros(max(2 * len(self.data), self.n + len(x)), dtype=np.float32)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n : self.n + len(x)] = x
+        self.n += len(x)
+
+    def drop_before(self, index: int) -> None:
+        """Forget the samples before absolute index ``index``."""
+        k = min(max(index - self.start, 0), self.n)
+        if k:
+            self.data[: self.n - k] = self.data[k : self.n]
+            self.n -= k
+            self.start += k
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        """A copy of absolute samples ``a`` to ``b`` (which must still be held)."""
+        return self.data[a - self.start : b - self.start].copy()
 
 
 def _read(path: Path, *, sr: int, offset: float, duration: float | None,
@@ -209,12 +298,26 @@ def _read(path: Path, *, sr: int, offset: float, duration: float | None,
                 f.seek(min(start, f.frames))
             data = f.read(frames=frames, dtype="float32", always_2d=True)
             _warn_if_short(path, f, start=start, frames=frames, n_read=data.shape[0])
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioFileError({str(path): f"cannot be decoded as audio ({exc})"}) from None
+    except _DECODE_ERRORS as exc:
+        raise _undecodable(path, exc) from None
     y = downmix(data)
     if native_sr != sr and y.size:
         y = resample(y, orig_sr=native_sr, target_sr=sr)
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+# What soundfile raises for a file it cannot open or decode.
+_DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError)
+
+
+def _undecodable(path: Path, exc: Exception) -> AudioFileError:
+    return AudioFileError({str(path): f"cannot be decoded as audio ({exc})"})
+
+
+def _header_frames(f: sf.SoundFile, *, start: int, frames: int) -> int:
+    """Samples that reading ``frames`` (-1: all) from ``start`` yields, as the header says."""
+    available = max(f.frames - start, 0)
+    return available if frames < 0 else min(frames, available)
 
 
 def _check_length(path: Path, f: sf.SoundFile, *, start: int, frames: int,
@@ -222,9 +325,7 @@ def _check_length(path: Path, f: sf.SoundFile, *, start: int, frames: int,
     """Refuse, from the header alone, audio longer than ``max_duration`` seconds."""
     if max_duration is None:
         return
-    available = max(f.frames - start, 0)
-    n = available if frames < 0 else min(frames, available)
-    seconds = n / f.samplerate
+    seconds = _header_frames(f, start=start, frames=frames) / f.samplerate
     if seconds > max_duration:
         raise AudioFileError({str(path): (
             f"is too long: {seconds:.1f} s to decode (header: {f.frames} samples at "
@@ -239,7 +340,7 @@ _DECLARED_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTI
 def _warn_if_short(path: Path, f: sf.SoundFile, *, start: int, frames: int,
                    n_read: int) -> None:
     """Warn when the header promised more samples than the file holds (a truncated file)."""
-    expected = max(f.frames - start, 0) if frames < 0 else min(frames, max(f.frames - start, 0))
+    expected = _header_frames(f, start=start, frames=frames)
     declared = _DECLARED_DATA.search(f.extra_info or "")
     if n_read < expected:
         detail = f"{expected} samples promised by the header, {n_read} read"

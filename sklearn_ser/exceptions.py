@@ -1,4 +1,20 @@
-"""Errors and warnings raised by sklearn_ser."""
+"""Every error and warning sklearn_ser raises, in one module."""
+
+__all__ = [
+    "AudioFileError",
+    "AudioFileWarning",
+    "DatasetWarning",
+    "EncoderNotInstalledError",
+    "FileNameError",
+    "ManualDownloadError",
+    "ModelFileError",
+    "ModelVersionWarning",
+    "SkippedFilesWarning",
+    "SpeakerAdaptationWarning",
+    "UnsafeArchiveError",
+    "UsageError",
+    "WeightFileError",
+]
 
 
 class AudioFileError(ValueError):
@@ -88,3 +104,7 @@ class EncoderNotInstalledError(ImportError):
 
     The message says what to install: ``pip install --no-deps resemblyzer==0.1.4``.
     """
+
+
+class UsageError(Exception):
+    """A bad command-line argument found after parsing (``sklearn-ser`` exits with 2)."""

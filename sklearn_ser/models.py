@@ -12,20 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from numbers import Integral, Real
 
+import keras
 import numpy as np
+from scikeras.wrappers import KerasClassifier
 from sklearn.base import _fit_context
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklearn_ser._quiet import import_tensorflow_quietly
+from sklearn_ser._scikeras_compat import SciKerasCompat
 from sklearn_ser._validation import IntSequence, check_labels
 from sklearn_ser.views import CLEAN, Views, average_over_views, training_samples
-
-import_tensorflow_quietly()
-
-import keras  # noqa: E402
-from scikeras.wrappers import KerasClassifier  # noqa: E402
 
 ARCHITECTURES = ("reference", "compact")
 
@@ -180,7 +177,7 @@ def build_cnn(
     return keras.Model(inputs, outputs, name=f"ser_{architecture}_cnn")
 
 
-class SERClassifier(KerasClassifier):
+class SERClassifier(SciKerasCompat, KerasClassifier):
     """A 2-D CNN over feature images, as a scikit-learn classifier (SciKeras).
 
     Labels are the user's own (strings or integers). ``fit`` takes images of
@@ -355,12 +352,6 @@ class SERClassifier(KerasClassifier):
     # validation) without an explicit set_fit_request.
     __metadata_request__fit = {"groups": True}
 
-    # KerasClassifier turns class_weight into sample weights; we split the
-    # validation clips ourselves, so Keras must not see validation_split either.
-    @property
-    def _fit_kwargs(self) -> set[str]:
-        return KerasClassifier._fit_kwargs.fget(self) - {"validation_split"}
-
     def _keras_build_fn(self, meta: dict, compile_kwargs: dict) -> keras.Model:
         model = build_cnn(
             meta["X_shape_"][1:],
@@ -444,9 +435,7 @@ class SERClassifier(KerasClassifier):
         kwargs.setdefault("verbose", 0)
 
         def network_proba(images: np.ndarray) -> np.ndarray:
-            images = _as_images(images)
-            proba = KerasClassifier.predict_proba(self, images[..., None], **kwargs)
-            return proba.reshape(len(images), -1)  # SciKeras squeezes a single row
+            return self._keras_proba(_as_images(images)[..., None], **kwargs)
 
         return average_over_views(X, network_proba)
 
@@ -484,26 +473,18 @@ class SERClassifier(KerasClassifier):
             sample_weight = np.asarray(sample_weight)[train]
         return views.with_data(views.data[train]), y[train], sample_weight
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        # The target encoder exists only now, so the validation labels are encoded here.
+    def _training_extras(self) -> tuple[dict, list]:
+        # Called inside SciKeras' fit, once its target encoder exists: the held-out
+        # clips' labels can be encoded now (see sklearn_ser._scikeras_compat, item 2).
         raw = getattr(self, "_validation_data_raw", None)
+        self._validation_data_raw = None
+        fit_kwargs = {}
         if raw is not None:
             X_val, y_val = raw
-            kwargs["validation_data"] = (
+            fit_kwargs["validation_data"] = (
                 X_val[..., None].astype(np.float32), self.target_encoder_.transform(y_val)
             )
-            self._validation_data_raw = None
-        user_callbacks = self._fit_callbacks
-        # Our callbacks live only during training so that a fitted (pickled)
-        # estimator never carries references to the model through them.
-        self._fit_callbacks = [*user_callbacks, *self._training_callbacks(raw is not None)]
-        try:
-            super()._fit_keras_model(
-                X, y, sample_weight=sample_weight, warm_start=warm_start, epochs=epochs,
-                initial_epoch=initial_epoch, **kwargs,
-            )
-        finally:
-            self._fit_callbacks = user_callbacks
+        return fit_kwargs, self._training_callbacks(raw is not None)
 
     def _training_callbacks(self, has_validation: bool) -> list:
         monitor = "val_loss" if has_validation else "loss"
@@ -520,15 +501,54 @@ class SERClassifier(KerasClassifier):
         return callbacks
 
     def __sklearn_tags__(self):
-        # scikeras 0.13 predates scikit-learn's tag API: without this, is_classifier()
-        # is False and cross-validation silently uses KFold instead of StratifiedKFold.
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
+        tags = super().__sklearn_tags__()  # classifier tags: sklearn_ser._scikeras_compat
         tags.classifier_tags = ClassifierTags(poor_score=True)
-        tags.target_tags.required = True
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
+
+
+class EpochProgressBar(keras.callbacks.Callback):
+    """One tqdm bar over the epochs of a fit, instead of Keras' per-epoch lines.
+
+    Pass it as ``SERClassifier(callbacks=[EpochProgressBar()], verbose=0)``;
+    the bar shows loss and accuracy (and their validation values).
+
+    Parameters
+    ----------
+    desc : str, default="training"
+        The bar's label.
+    """
+
+    _SHOWN = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+    def __init__(self, desc: str = "training"):
+        super().__init__()
+        self.desc = desc
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        import sys
+
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self.params.get("epochs"), desc=self.desc, unit="epoch",
+                         leave=False, file=sys.stderr)
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = {k: f"{v:.3f}" for k, v in (logs or {}).items() if k in self._SHOWN}
+        self._bar.set_postfix(shown, refresh=False)
+        self._bar.update()
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __reduce__(self):
+        # Rebuilt from its label: clone() (a deep copy) gives each fold a fresh bar, and a
+        # pickle never holds the bar or the model Keras attaches.
+        return type(self), (self.desc,)
 
 
 def _as_images(X, *, views: bool = False) -> np.ndarray:

@@ -5,7 +5,9 @@ every feature calls librosa on the waveform itself (so the STFT is computed
 several times, and tonnetz runs on ``librosa.effects.harmonic``), and the
 time resize is written from OpenCV's ``INTER_LINEAR`` formula with an
 explicit loop over output columns. It is the one place, besides
-``features.py``, where the recipe is computed, and it must stay this plain:
+``sklearn_ser/features/_recipe.py``, where the recipe is computed (the
+package's version going through the exact librosa mirrors of
+``sklearn_ser/_librosa_mirror.py``), and it must stay this plain:
 it is what "faithful" is measured against, and what the benchmarks time as
 "the straight implementation".
 """

@@ -7,6 +7,7 @@ signal processing, so "extracted nothing" means it was not called.
 from __future__ import annotations
 
 import joblib
+import librosa
 import numpy as np
 import pytest
 from conftest import FAST_PIPELINE_PARAMS
@@ -17,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_memory
 
 from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
-from sklearn_ser import features as F
+from sklearn_ser.features import _image, _recipe
 from sklearn_ser.views import Views
 
 SMALL = dict(features=("mel", "chroma", "mfcc_delta2"), n_mfcc=13, n_columns=32)
@@ -27,13 +28,13 @@ SMALL = dict(features=("mel", "chroma", "mfcc_delta2"), n_mfcc=13, n_columns=32)
 def computations(monkeypatch):
     """Count the clips whose features are actually computed (in this process)."""
     calls = []
-    original = F._blocks
+    original = _recipe._blocks
 
     def counting(y, **kwargs):
         calls.append(joblib.hash(y))
         return original(y, **kwargs)
 
-    monkeypatch.setattr(F, "_blocks", counting)
+    monkeypatch.setattr(_recipe, "_blocks", counting)
     return calls
 
 
@@ -79,8 +80,8 @@ def test_key_is_the_waveform_content(waves, tmp_path, computations):
 def test_call_is_in_cache(waves, tmp_path):
     memory = joblib.Memory(tmp_path, verbose=0)
     ext = FeatureImageExtractor(memory=memory, **SMALL)
-    cached = check_memory(memory).cache(F._image_for_cache)
-    key = (F._IMAGE_VERSION, F.librosa.__version__)
+    cached = check_memory(memory).cache(_image._image_for_cache)
+    key = (_image._IMAGE_VERSION, librosa.__version__)
     assert not cached.check_call_in_cache(waves[0], key, ext._image_params())
     ext.fit(waves[:1])
     assert cached.check_call_in_cache(waves[0], key, ext._image_params())
@@ -114,13 +115,13 @@ def _mean_view_flat(images) -> np.ndarray:
 def requested(monkeypatch):
     """Record every view sent to extraction (hashes), cached or not."""
     views = []
-    original_imap = F.parallel_imap
+    original_imap = _image.parallel_imap
 
     def recording_imap(func, items, **kwargs):
         views.extend(joblib.hash(y) for y in items)
         return original_imap(func, items, **kwargs)
 
-    monkeypatch.setattr(F, "parallel_imap", recording_imap)
+    monkeypatch.setattr(_image, "parallel_imap", recording_imap)
     return views
 
 

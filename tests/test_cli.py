@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sklearn_ser.cli import _parse_setting, expand_inputs, format_table, main
+from sklearn_ser.cli import expand_inputs, format_table, main
+from sklearn_ser.cli._parser import _parse_setting
 
 # Quick pipeline settings as --set arguments (the same as demo --quick).
 QUICK_SETS = [
@@ -352,6 +353,38 @@ def test_help_does_not_import_tensorflow():
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "--corpus NAME=DIR" in result.stdout
+
+
+def test_help_imports_only_the_standard_library():
+    # What makes --help fast (<= 0.5 s): no numpy, scikit-learn, librosa, numba or pandas.
+    code = (
+        "import sys\n"
+        "from sklearn_ser.cli import main\n"
+        "assert main(['--help']) == 0 and main(['train', '--help']) == 0\n"
+        "heavy = {'numpy', 'sklearn', 'librosa', 'numba', 'pandas', 'scipy', 'keras'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_protocol_choices_are_the_library_protocols():
+    from sklearn_ser.cli._parser import PROTOCOL_NAMES
+    from sklearn_ser.evaluation import PROTOCOLS
+
+    assert set(PROTOCOL_NAMES) == {*PROTOCOLS, "none"}
+
+
+def test_corpus_choices_come_from_the_registry(capsys):
+    from sklearn_ser.datasets import corpus_names
+
+    code, _, err = run(capsys, "train", "--corpus", "nosuch=/tmp")
+    assert code == 2
+    for name in corpus_names():
+        assert name in err
+    assert run(capsys, "fetch", "synthetic")[0] == 2  # nothing to download
 
 
 # -- careless input (issue 10: 7-10) ----------------------------------------------------------

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
-from sklearn_ser import features as F
+from sklearn_ser.features import _recipe
 from sklearn_ser.views import Views
 
 distributed = pytest.importorskip("dask.distributed")
@@ -52,8 +52,8 @@ def test_extraction_on_dask_equals_local(client, corpus, monkeypatch):
     ext = FeatureImageExtractor(features=("mel", "chroma", "tonnetz"), n_columns=40)
     local = ext.fit_transform(waves)
     calls = []
-    original = F._blocks
-    monkeypatch.setattr(F, "_blocks", lambda y, **kw: calls.append(1) or original(y, **kw))
+    original = _recipe._blocks
+    monkeypatch.setattr(_recipe, "_blocks", lambda y, **kw: calls.append(1) or original(y, **kw))
     with joblib.parallel_backend("dask"):
         remote = ext.fit_transform(waves)
         loaded = AudioLoader().fit_transform(corpus[0])

@@ -23,7 +23,9 @@ from sklearn_ser.datasets import (
     load_crema_d,
     load_ravdess,
     load_savee,
+    load_synthetic,
     load_tess,
+    make_emotional_speech,
 )
 
 SR = 8000
@@ -483,6 +485,85 @@ def test_speaker_ids_are_cv_groups(tmp_path):
     cv = GroupKFold(n_splits=3)
     for train, test in cv.split(data.filenames, data.target, groups=data.groups):
         assert not set(data.speaker[train]) & set(data.speaker[test])
+
+
+# ------------------------------------------------------------ synthetic folders
+
+SYNTH_EMOTIONS = ("neutral", "happy", "sad", "angry")
+
+
+def make_synthetic(root: Path, speakers=(1, 2), clips: int = 2, ext: str = "wav") -> Path:
+    """Files named as make_emotional_speech names them (without synthesising audio)."""
+    for spk, emo, k in itertools.product(speakers, SYNTH_EMOTIONS, range(1, clips + 1)):
+        write_clip(root / f"synth_spk{spk:02d}_{emo}_{k:03d}.{ext}")
+    return root
+
+
+def test_load_synthetic_reads_what_make_emotional_speech_writes(tmp_path):
+    synth = make_emotional_speech(
+        n_speakers=3, n_clips_per_emotion=1, duration=0.2, sr=8000,
+        out_dir=tmp_path / "s", random_state=0,
+    )
+    data = load_synthetic(tmp_path / "s")
+    order = np.argsort(synth.filenames)
+    assert list(data.filenames) == list(synth.filenames[order])
+    for key in ("target", "speaker", "gender", "corpus"):
+        assert list(data[key]) == list(synth[key][order]), key
+    # Generated ids are unique already: shown as they are, not prefixed.
+    assert set(data.speaker) == {"synth_spk01", "synth_spk02", "synth_spk03"}
+    assert data.target_names == ["neutral", "happy", "sad", "angry"]
+    assert "SYNTHETIC" in data.DESCR
+
+
+def test_load_synthetic_options_and_errors(tmp_path):
+    root = make_synthetic(tmp_path / "s")
+    write_clip(root / "ogg" / "synth_spk03_angry_001.ogg")
+    write_clip(root / "readme.wav")
+    write_clip(root / "synth_spk01_bored_001.wav")
+    skipped = r"(?s)2 of 19.*readme.wav.*unknown emotion 'bored'"
+    with pytest.warns(SkippedFilesWarning, match=skipped):
+        data = load_synthetic(root)
+    assert len(data.filenames) == 17  # .ogg is read by default, as the CLI always did
+    with pytest.warns(SkippedFilesWarning):
+        data = load_synthetic(root, drop_labels="sad", extensions=".wav", as_frame=True)
+    assert len(data.frame) == 12 and "sad" not in set(data.target)
+    with pytest.raises(ValueError, match="readme.wav"):
+        load_synthetic(root, strict=True)
+
+    with pytest.raises(FileNotFoundError, match="synthetic corpus folder not found"):
+        load_synthetic(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="none of the 60 audio files.*synthetic"):
+        load_synthetic(make_ravdess(tmp_path / "r", actors=(1,)))
+    with pytest.raises(ValueError, match="no files left"):
+        load_synthetic(make_synthetic(tmp_path / "t"), drop_labels=list(SYNTH_EMOTIONS))
+
+
+def test_synthetic_names_in_two_folders_are_two_clips(tmp_path):
+    # The demo writes data/ and unseen_speaker/, both with a synth_spk01.
+    make_synthetic(tmp_path / "demo" / "data")
+    make_synthetic(tmp_path / "demo" / "unseen_speaker", speakers=(1,), clips=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_synthetic(tmp_path / "demo")
+    assert len(data.filenames) == 16 + 4
+
+
+def test_load_corpora_mixes_real_and_synthetic(tmp_path):
+    synth = make_synthetic(tmp_path / "s")
+    write_clip(synth / "synth_spk03_happy_001.ogg")
+    paths = {"Synthetic": synth, "ravdess": make_ravdess(tmp_path / "r", actors=(1,))}
+    data = load_corpora(paths, drop_labels=["calm", "sad"], as_frame=True)
+    assert list(pd.unique(data.corpus)) == ["synthetic", "ravdess"]
+    assert len(data.filenames) == len(data.target) == len(data.speaker) == 13 + 44
+    assert not {"calm", "sad"} & set(data.target)
+    assert set(data.speaker) == {"synth_spk01", "synth_spk02", "synth_spk03", "ravdess_01"}
+    assert all(v is None for v in data.repetition[data.corpus == "synthetic"])
+    # An explicit suffix list applies to every corpus.
+    assert len(load_corpora(paths, extensions=(".wav",)).filenames) == 16 + 60
+    with pytest.raises(ValueError, match="no files left"):
+        load_corpora({"synthetic": synth}, drop_labels=list(SYNTH_EMOTIONS))
+    with pytest.raises(ValueError, match="unknown label"):
+        load_corpora({"synthetic": synth}, drop_labels=["sadd"])
 
 
 # -------------------------------------------------------------------- discovery

@@ -27,7 +27,8 @@ def test_every_page_is_in_the_index_toctree():
     assert {"benchmarks", "accuracy", "changelog", "api"} <= entries
 
 
-@pytest.mark.parametrize("module", ["persistence", "plotting", "reporting"])
+@pytest.mark.parametrize("module", ["persistence", "plotting", "reporting", "experiment",
+                                    "evaluation", "exceptions", "datasets"])
 def test_api_page_lists_public_functions(module):
     import importlib
 

@@ -16,10 +16,11 @@ from conftest import API_CHECKS
 from sklearn.base import clone
 from sklearn.utils import estimator_checks
 
-from sklearn_ser import encoders
 from sklearn_ser.encoders import (
     EncoderNotInstalledError,
     GE2EEncoder,
+    _ge2e,  # private helpers are patched and read where the code looks them up
+    _weights,
     encode_mels,
     load_ge2e_weights,
     preprocess,
@@ -215,7 +216,7 @@ def _opcodes_legacy_file(tensors: dict, storage_numel: dict | None = None) -> by
 def _random_state() -> dict:
     rng = np.random.default_rng(0)
     return {name: rng.standard_normal(shape).astype(np.float32) * 0.1
-            for name, shape in encoders._EXPECTED_SHAPES.items()}
+            for name, shape in _weights._EXPECTED_SHAPES.items()}
 
 
 def test_loader_reads_tensors_without_torch(tmp_path):
@@ -294,7 +295,7 @@ def test_missing_package_says_what_to_install(monkeypatch):
     def absent(name):
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(encoders._metadata, "distribution", absent)
+    monkeypatch.setattr(_weights._metadata, "distribution", absent)
     install = r"pip install --no-deps resemblyzer==0\.1\.4"
     with pytest.raises(EncoderNotInstalledError, match=install):
         GE2EEncoder().fit([np.zeros(1600, np.float32)])
@@ -314,13 +315,13 @@ def test_batched_equals_unbatched_and_order_is_kept(clips):
 @needs_weights
 def test_memory_cache_hits_skip_the_work(clips, tmp_path, monkeypatch):
     computed = []
-    real = encoders._encode_clips
+    real = _ge2e._encode_clips
 
     def counting(batch, *args):
         computed.extend(len(c) for c in batch)
         return real(batch, *args)
 
-    monkeypatch.setattr(encoders, "_encode_clips", counting)
+    monkeypatch.setattr(_ge2e, "_encode_clips", counting)
     enc = GE2EEncoder(memory=tmp_path / "cache", batch_size=2)
     first = enc.fit_transform(clips[:3])
     assert len(computed) == 3
@@ -334,6 +335,9 @@ def test_memory_cache_hits_skip_the_work(clips, tmp_path, monkeypatch):
     computed.clear()
     other = clone(enc).set_params(pooling=("max",)).fit_transform(clips[:1])  # params key it
     assert computed == [len(clips[0])] and other.shape == (1, 256)
+    # The cache folder is named by the module the encoder had before it became a
+    # package, so that caches written then are still found.
+    assert (tmp_path / "cache" / "joblib" / "sklearn_ser" / "encoders" / "_cached_vector").is_dir()
 
 
 @needs_weights
@@ -423,6 +427,29 @@ def test_n_jobs(clips):
 def test_bad_parameters_fail_at_fit_naming_them(params, name):
     with pytest.raises(ValueError, match=f"'{name}' parameter"):
         GE2EEncoder(**params).fit([np.zeros(1600, np.float32)])
+
+
+def test_pickles_naming_the_old_module_path_still_load():
+    # Fitted encoders pickled before sklearn_ser.encoders became a package name
+    # sklearn_ser.encoders.GE2EEncoder; protocol 2 writes the path as plain text.
+    enc = GE2EEncoder(layers=(1, 3), pooling=("max",))
+    enc.n_features_out_ = 512
+    raw = pickle.dumps(enc, protocol=2)
+    assert b"sklearn_ser.encoders._ge2e\nGE2EEncoder" in raw
+    old = raw.replace(b"sklearn_ser.encoders._ge2e\n", b"sklearn_ser.encoders\n")
+    loaded = pickle.loads(old)
+    assert type(loaded) is GE2EEncoder
+    assert loaded.get_params() == enc.get_params() and loaded.n_features_out_ == 512
+
+
+def test_public_names_import_from_the_package():
+    from sklearn_ser import encoders
+
+    for name in ("GE2EEncoder", "GE2EWeights", "load_ge2e_weights", "preprocess",
+                 "encode_mels", "INSTALL_COMMAND", "EncoderNotInstalledError", "SAMPLE_RATE",
+                 "N_FFT", "HOP_LENGTH", "N_MELS", "TARGET_DBFS", "HIDDEN", "N_LSTM_LAYERS",
+                 "LAYERS", "POOLINGS"):
+        assert hasattr(encoders, name), name
 
 
 def test_params_and_clone():

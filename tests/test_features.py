@@ -8,7 +8,6 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-import scipy.ndimage
 from sklearn.exceptions import NotFittedError
 from straight_recipe import BLOCK_ROWS, straight_blocks, straight_image, straight_resize
 
@@ -101,36 +100,6 @@ def test_fast_tonnetz_keeps_its_measured_correlation_on_ravdess(ravdess_waves):
         fast = F.feature_blocks(y, features=("tonnetz",), mode="fast")["tonnetz"]
         rows = [np.corrcoef(a, b)[0, 1] for a, b in zip(fast, faithful)]
         assert np.mean(rows) >= 0.77, rows
-
-
-@pytest.mark.filterwarnings("ignore:n_fft=.* is too large")
-def test_faithful_parts_match_librosa(waves):
-    """The pieces the faithful path re-implements for speed, each against librosa."""
-    y = np.asarray(waves[0])
-    magnitude = np.abs(librosa.stft(y))
-    # HPSS harmonic mask: the median filters are exact, so the mask is too.
-    mask = librosa.decompose.hpss(magnitude, mask=True)[0]
-    np.testing.assert_array_equal(F._harmonic_mask(magnitude, kernel=31), mask)
-    # Tuning estimates (used by chroma_stft and by the CQT) are the same number.
-    for spec, bpo in ((magnitude**2, 12), (magnitude, 36)):
-        expected = librosa.estimate_tuning(S=spec, sr=SR, bins_per_octave=bpo)
-        assert F._estimate_tuning(spec, sr=SR, bins_per_octave=bpo) == expected
-    # The CQT with filter bases built once and shared across octaves.
-    for tuning in (0.0, -0.17, 0.33):
-        expected = np.abs(librosa.cqt(y, sr=SR, n_bins=252, bins_per_octave=36, tuning=tuning))
-        got = F._cqt_magnitude(y, sr=SR, hop_length=512, tuning=tuning)
-        assert _max_relative_difference(got, expected) <= 1e-6
-
-
-@pytest.mark.parametrize("shape", [(1025, 40), (40, 9), (7, 5), (33, 1), (1, 12)])
-@pytest.mark.parametrize("size", [31, 17, 3, 1])
-def test_median_filter_equals_scipy(shape, size):
-    rng = np.random.default_rng(size)
-    x = rng.random(shape, dtype=np.float32)
-    x[::3] = 0.5  # ties
-    x[:, ::4] = 0.0
-    expected = scipy.ndimage.median_filter(x, size=(size, 1), mode="reflect")
-    np.testing.assert_array_equal(F._median_filter(x, size), expected)
 
 
 # -- the time resize ------------------------------------------------------------------
@@ -316,6 +285,28 @@ def test_images_are_held_once(standardize):
     # The output, one chunk of results in flight (32 of 400 images) and one clip's
     # working set; a second copy of the images would make it >= 2x.
     assert peak < 1.25 * images.nbytes
+
+
+# -- the package layout ----------------------------------------------------------------
+def test_old_pickles_and_private_names_resolve():
+    """Pickles made when features was one module name sklearn_ser.features.FeatureImageExtractor."""
+    import pickle
+
+    ext = FeatureImageExtractor(features=("mel",), n_columns=8).fit([np.zeros(SR, np.float32)])
+    data = pickle.dumps(ext, protocol=2)  # names the class as text: "module\nname\n"
+    old = data.replace(b"sklearn_ser.features._image\n", b"sklearn_ser.features\n")
+    assert old != data
+    restored = pickle.loads(old)
+    assert type(restored) is FeatureImageExtractor and restored.n_rows_ == 31
+    # Private names of the former module still resolve where they were.
+    from sklearn_ser import _librosa_mirror
+    from sklearn_ser.features import _image, _recipe
+
+    assert F._blocks is _recipe._blocks and F._IMAGE_VERSION == _image._IMAGE_VERSION
+    assert F._median_filter is _librosa_mirror.median_filter
+    assert F._image_for_cache.__module__ == "sklearn_ser.features"  # keeps joblib caches
+    with pytest.raises(AttributeError):
+        F._no_such_name  # noqa: B018
 
 
 # -- parallel map ------------------------------------------------------------------------

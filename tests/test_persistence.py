@@ -43,6 +43,21 @@ def test_versions_names_the_libraries():
     assert v["python"].count(".") == 2
 
 
+def test_allow_list_matches_the_encoder_and_the_pipeline_layouts():
+    # The allow-list writes GE2EEncoder's choices out (reading a CNN model does not
+    # import the encoder package); they must stay those of the encoder.
+    from sklearn_ser.encoders import LAYERS, POOLINGS
+    from sklearn_ser.persistence import _allowlist
+    from sklearn_ser.pipeline import CNN_STEPS, ENCODER_STEPS
+
+    assert _allowlist._ENCODER_LAYERS == LAYERS
+    assert _allowlist._ENCODER_POOLINGS == POOLINGS
+    assert set(_allowlist._LAYOUTS) == {CNN_STEPS, ENCODER_STEPS}
+    for steps, classes in _allowlist._LAYOUTS.items():
+        assert tuple(classes) == steps
+        assert set(classes.values()) <= set(_allowlist._IMPORTABLE)
+
+
 def test_save_and_load_round_trip(fitted, tmp_path):
     pipe, X, proba = fitted
     path = save_model(pipe, tmp_path / "sub" / "model.joblib", metadata={"note": "test"})
@@ -119,30 +134,38 @@ def test_export_and_import_give_identical_predictions(fitted, tmp_path):
     np.testing.assert_allclose(load_model(folder).predict_proba(X), proba, rtol=1e-6, atol=1e-7)
 
 
+def _run_in_fresh_process(tmp_path, X, expected, body: str) -> None:
+    """Run ``body`` in a new interpreter, given ``X`` and ``expected`` (as files, no pickle).
+
+    Warnings are errors there: loading in the same environment must not warn.
+    """
+    np.save(tmp_path / "expected.npy", expected)
+    (tmp_path / "files.json").write_text(json.dumps([str(x) for x in X]))
+    script = textwrap.dedent(f"""
+        import json, sys, warnings
+        import numpy as np
+        from sklearn_ser.persistence import import_model, load_model
+        warnings.simplefilter("error")  # no version warning in the same environment
+        X = json.load(open({str(tmp_path / "files.json")!r}))
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+    """) + textwrap.dedent(body) + 'print("ok")\n'
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith("ok")
+
+
 def test_both_formats_load_in_a_fresh_process(fitted, tmp_path):
     pipe, X, proba = fitted
     save_model(pipe, tmp_path / "model.joblib")
     export_model(pipe, tmp_path / "export")
-    np.save(tmp_path / "expected.npy", proba)
-    (tmp_path / "files.json").write_text(json.dumps([str(x) for x in X]))
-    script = textwrap.dedent(f"""
-        import json, warnings
-        import numpy as np
-        from sklearn_ser.persistence import load_model, import_model
-        warnings.simplefilter("error")  # no version warning in the same environment
-        X = json.load(open({str(tmp_path / "files.json")!r}))
-        expected = np.load({str(tmp_path / "expected.npy")!r})
+    _run_in_fresh_process(tmp_path, X, proba, f"""
         np.testing.assert_array_equal(
             load_model({str(tmp_path / "model.joblib")!r}).predict_proba(X), expected)
         np.testing.assert_allclose(
             import_model({str(tmp_path / "export")!r}).predict_proba(X), expected,
             rtol=1e-6, atol=1e-7)
-        print("ok")
     """)
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.strip().endswith("ok")
 
 
 def test_import_refuses_code_in_the_network_file(fitted, tmp_path):
@@ -202,6 +225,13 @@ def _tamper(folder, change):
     (folder / "pipeline.json").write_text(json.dumps(spec))
 
 
+def _set_param(key, value):
+    """A change to pipeline.json (for _tamper): set parameter ``key`` to ``value``."""
+    def change(spec):
+        spec["params"][key] = value
+    return change
+
+
 class _RunsCode:
     """Unpickling this object creates a folder: proof that a planted pickle ran."""
 
@@ -214,6 +244,23 @@ class _RunsCode:
         return os.mkdir, (self.marker,)
 
 
+def _poison_cache(cache, marker) -> None:
+    """Replace every entry of a joblib cache by a pickle that creates ``marker`` when loaded."""
+    entries = list(cache.rglob("output.pkl"))
+    assert entries, "the cache was not populated"
+    for entry in entries:
+        joblib.dump(_RunsCode(marker), entry)
+
+
+def _assert_tampered_export_refused(pipe, tmp_path, change, needle: str) -> None:
+    """Export ``pipe`` and ``change`` its pipeline.json: import_model refuses it, naming it."""
+    folder = export_model(pipe, tmp_path / "export")
+    _tamper(folder, change)
+    with pytest.raises(ModelFileError, match=needle) as info:
+        import_model(folder)
+    assert str(folder) in str(info.value)
+
+
 def test_planted_feature_cache_is_never_read(fitted, tmp_path):
     from sklearn.base import clone
 
@@ -224,11 +271,8 @@ def test_planted_feature_cache_is_never_read(fitted, tmp_path):
     cache = tmp_path / "planted_cache"
     waves = pipe.named_steps["load"].transform(X)
     clone(pipe.named_steps["features"]).set_params(memory=str(cache)).fit_transform(waves)
-    entries = list(cache.rglob("output.pkl"))
-    assert entries, "the cache was not populated"
     marker = tmp_path / "code_ran"
-    for entry in entries:
-        joblib.dump(_RunsCode(marker), entry)
+    _poison_cache(cache, marker)
 
     def plant(spec):
         spec["params"]["features__memory"] = str(cache)
@@ -271,12 +315,7 @@ def test_planted_feature_cache_is_never_read(fitted, tmp_path):
     ],
 )
 def test_tampered_parameters_are_refused(fitted, tmp_path, key, value, needle):
-    pipe, _, _ = fitted
-    folder = export_model(pipe, tmp_path / "export")
-    _tamper(folder, lambda spec: spec["params"].__setitem__(key, value))
-    with pytest.raises(ModelFileError, match=needle) as info:
-        import_model(folder)
-    assert str(folder) in str(info.value)
+    _assert_tampered_export_refused(fitted[0], tmp_path, _set_param(key, value), needle)
 
 
 def _save_network(folder, n_outputs, input_shape):
@@ -408,25 +447,12 @@ def test_encoder_export_round_trip_with_speaker_adaptation(fitted_adaptive, synt
 def test_encoder_import_does_not_import_tensorflow(fitted_encoder, tmp_path):
     pipe, X, proba = fitted_encoder
     export_model(pipe, tmp_path / "export")
-    np.save(tmp_path / "expected.npy", proba)
-    (tmp_path / "files.json").write_text(json.dumps([str(x) for x in X]))
-    script = textwrap.dedent(f"""
-        import json, sys, warnings
-        import numpy as np
-        from sklearn_ser.persistence import import_model
-        warnings.simplefilter("error")  # no version warning in the same environment
-        X = json.load(open({str(tmp_path / "files.json")!r}))
-        expected = np.load({str(tmp_path / "expected.npy")!r})
+    _run_in_fresh_process(tmp_path, X, proba, f"""
         pipe = import_model({str(tmp_path / "export")!r})
         np.testing.assert_allclose(pipe.predict_proba(X), expected, rtol=1e-6)
         assert "tensorflow" not in sys.modules, "import_model imported TensorFlow"
         assert "keras" not in sys.modules, "import_model imported Keras"
-        print("ok")
     """)
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.strip().endswith("ok")
 
 
 def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, tmp_path):
@@ -441,11 +467,8 @@ def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, 
     encoder = pipe.named_steps["encoder"]
     GE2EEncoder(layers=encoder.layers, pooling=encoder.pooling,
                 memory=str(cache)).fit_transform(waves)
-    entries = list(cache.rglob("output.pkl"))
-    assert entries, "the cache was not populated"
     marker = tmp_path / "code_ran"
-    for entry in entries:
-        joblib.dump(_RunsCode(marker), entry)
+    _poison_cache(cache, marker)
 
     def plant(spec):
         spec["params"].update({
@@ -491,12 +514,8 @@ def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, 
     ],
 )
 def test_encoder_tampered_parameters_are_refused(fitted_encoder, tmp_path, key, value, needle):
-    pipe, _, _ = fitted_encoder
-    folder = export_model(pipe, tmp_path / "export")
-    _tamper(folder, lambda spec: spec["params"].__setitem__(key, value))
-    with pytest.raises(ModelFileError, match=needle) as info:
-        import_model(folder)
-    assert str(folder) in str(info.value)
+    _assert_tampered_export_refused(fitted_encoder[0], tmp_path, _set_param(key, value),
+                                    needle)
 
 
 def _set_fitted(step, attr, value):
@@ -551,12 +570,7 @@ def _set_item(step, attr, index, item):
     ],
 )
 def test_encoder_tampered_fitted_state_is_refused(fitted_encoder, tmp_path, change, needle):
-    pipe, _, _ = fitted_encoder
-    folder = export_model(pipe, tmp_path / "export")
-    _tamper(folder, change)
-    with pytest.raises(ModelFileError, match=needle) as info:
-        import_model(folder)
-    assert str(folder) in str(info.value)
+    _assert_tampered_export_refused(fitted_encoder[0], tmp_path, change, needle)
 
 
 def test_encoder_classes_must_agree_with_metadata(fitted_encoder, tmp_path):

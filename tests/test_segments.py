@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import librosa
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,10 +14,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from sklearn_ser import AudioFileError, load_audio, make_ser_pipeline, predict_segments
-from sklearn_ser.audio import condition_waveform
+from sklearn_ser.audio import condition_waveform, stream_audio
 from sklearn_ser.cli import main
 from sklearn_ser.datasets import make_emotional_speech
-from sklearn_ser.segments import NO_SPEECH, _Segmenter, stream_audio
+from sklearn_ser.segments import NO_SPEECH, _Segmenter
 
 SR = 22050
 EMOTIONS = ("neutral", "happy", "sad", "angry")
@@ -68,28 +67,7 @@ def recording(tmp_path_factory):
     return {"path": path, "clips": clips, "spans": spans, "gaps": gaps, "length": pos / SR}
 
 
-# -- reading in blocks -----------------------------------------------------------------
-@pytest.mark.parametrize("native_sr", [22050, 44100, 16000])
-def test_block_reading_gives_the_whole_file_samples(tmp_path, native_sr):
-    rng = np.random.default_rng(native_sr)
-    n = int(3.7 * native_sr) + 13
-    stereo = (0.2 * rng.standard_normal((n, 2))).astype(np.float32)
-    path = tmp_path / f"stereo_{native_sr}.wav"
-    sf.write(path, stereo, native_sr, subtype="FLOAT")
-    # Same rate: exactly the samples of one whole-file read.
-    same = _concat_blocks(stream_audio(path, block_duration=0.31))
-    np.testing.assert_array_equal(same, stereo.mean(axis=1))
-    # Resampled per block by one streaming resampler: what load_audio and a
-    # librosa.resample of the whole file give, without edge artefacts at the
-    # 0.31 s block boundaries.
-    streamed = _concat_blocks(stream_audio(path, sr=SR, block_duration=0.31))
-    whole = load_audio(path, sr=SR)
-    assert streamed.dtype == np.float32 and streamed.shape == whole.shape
-    np.testing.assert_allclose(streamed, whole, atol=1e-5)
-    reference = librosa.resample(stereo.mean(axis=1), orig_sr=native_sr, target_sr=SR)
-    np.testing.assert_allclose(streamed, reference, atol=1e-5)
-
-
+# -- reading in blocks (sklearn_ser.audio.stream_audio; more in test_audio.py) ------------
 def test_block_size_does_not_change_the_samples(recording):
     a = _concat_blocks(stream_audio(recording["path"], sr=16000, block_duration=0.05))
     b = _concat_blocks(stream_audio(recording["path"], sr=16000, block_duration=60.0))

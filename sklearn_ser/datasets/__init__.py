@@ -7,35 +7,23 @@ ids unique across corpora (``speaker``, also as ``groups`` for
 :class:`~sklearn.model_selection.GroupKFold`), ``gender``, ``corpus`` and the
 other fields the file names encode.
 
+Every corpus -- RAVDESS, CREMA-D, TESS, SAVEE and folders written by
+:func:`make_emotional_speech` (``"synthetic"``) -- is one entry of a single
+registry, from which the loaders, :func:`load_corpora`, the fetchers,
+:data:`CORPORA` and :func:`list_corpora` are made; :func:`corpus_names` and
+:func:`resolve_corpus_name` give and check its names.
+
 >>> from sklearn_ser.datasets import load_ravdess  # doctest: +SKIP
 >>> data = load_ravdess("~/data/ravdess", drop_labels="calm")  # doctest: +SKIP
 >>> data.filenames[:1], data.target[:1], data.speaker[:1]  # doctest: +SKIP
 """
 
-from ._base import (
-    AUDIO_EXTENSIONS,
-    LABELS,
+from ..exceptions import (
     DatasetWarning,
-    SkippedFilesWarning,
-    find_audio_files,
-    get_data_home,
-    load_corpora,
-)
-from ._crema_d import CREMA_D_SENTENCES, load_crema_d
-from ._fetch import (
-    CORPORA,
-    CorpusInfo,
     ManualDownloadError,
+    SkippedFilesWarning,
     UnsafeArchiveError,
-    fetch_crema_d,
-    fetch_ravdess,
-    fetch_savee,
-    fetch_tess,
-    list_corpora,
 )
-from ._ravdess import RAVDESS_EMOTIONS, load_ravdess
-from ._savee import load_savee
-from ._tess import load_tess
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -48,6 +36,7 @@ __all__ = [
     "ManualDownloadError",
     "UnsafeArchiveError",
     "SkippedFilesWarning",
+    "corpus_names",
     "fetch_crema_d",
     "fetch_ravdess",
     "fetch_savee",
@@ -59,16 +48,51 @@ __all__ = [
     "load_crema_d",
     "load_ravdess",
     "load_savee",
+    "load_synthetic",
     "load_tess",
     "make_emotional_speech",
+    "resolve_corpus_name",
 ]
+
+# Everything else is imported on first use: the loaders need pandas and
+# scikit-learn, the fetchers pooch, the generator numpy/scipy/soundfile, while
+# the command line's --help only needs the corpus names (``._registry``,
+# standard library only).
+_LAZY = {
+    "AUDIO_EXTENSIONS": "._common",
+    "LABELS": "._common",
+    "corpus_names": "._registry",
+    "resolve_corpus_name": "._registry",
+    "CREMA_D_SENTENCES": "._crema_d",
+    "RAVDESS_EMOTIONS": "._ravdess",
+    "find_audio_files": "._base",
+    "get_data_home": "._base",
+    "load_corpora": "._base",
+    "load_crema_d": "._loaders",
+    "load_ravdess": "._loaders",
+    "load_savee": "._loaders",
+    "load_synthetic": "._loaders",
+    "load_tess": "._loaders",
+    "CORPORA": "._fetch",
+    "CorpusInfo": "._fetch",
+    "fetch_crema_d": "._fetch",
+    "fetch_ravdess": "._fetch",
+    "fetch_savee": "._fetch",
+    "fetch_tess": "._fetch",
+    "list_corpora": "._fetch",
+    "make_emotional_speech": "._synthetic",
+}
 
 
 def __getattr__(name: str):
-    # Imported on first use: the synthetic generator is a separate module
-    # whose audio synthesis is not needed to load corpora.
-    if name == "make_emotional_speech":
-        from ._synthetic import make_emotional_speech
+    if name in _LAZY:
+        import importlib
 
-        return make_emotional_speech
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,17 +1,19 @@
 """Shared machinery of the corpus loaders.
 
-Every loader follows the same steps: check the folder, find the audio files
-recursively, parse each file name with the corpus' naming scheme, report the
-files that do not fit (never guess a label), map the corpus' emotion names
-onto the common label set :data:`LABELS` and return a scikit-learn style
-:class:`~sklearn.utils.Bunch`.
+Every loader is :func:`build_corpus` applied to a registry entry
+(:class:`~sklearn_ser.datasets._registry.Corpus`) and follows the same steps:
+check the folder, find the audio files recursively, parse each file name with
+the corpus' naming scheme, report the files that do not fit (never guess a
+label), map the corpus' emotion names onto the common label set
+:data:`LABELS` and return a scikit-learn style :class:`~sklearn.utils.Bunch`.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from sklearn.datasets import get_data_home as _sk_get_data_home
 from sklearn.utils import Bunch
 
 from ..exceptions import DatasetWarning, FileNameError, SkippedFilesWarning
+from ._common import AUDIO_EXTENSIONS, LABELS
+from ._registry import Corpus, get_corpus, resolve_corpus_name
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -30,21 +34,6 @@ __all__ = [
     "get_data_home",
     "load_corpora",
 ]
-
-#: The common label set every corpus is mapped onto, in RAVDESS code order.
-LABELS: tuple[str, ...] = (
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fear",
-    "disgust",
-    "surprise",
-)
-
-#: File extensions the loaders pick up by default (compared case-insensitively).
-AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac")
 
 #: Columns every dataset frame starts with; corpus-specific extras follow.
 BASE_COLUMNS: tuple[str, ...] = ("filename", "target", "speaker", "gender", "corpus")
@@ -190,63 +179,38 @@ def _resolve_drop_labels(
 
 
 def build_corpus(
+    corpus: Corpus,
     path: str | os.PathLike,
     *,
-    corpus: str,
-    title: str,
-    parse: Callable[[Path, Path], dict[str, Any]],
-    label_map: Mapping[str, str],
-    scheme: str,
-    extra_columns: Sequence[str],
-    descr: str,
-    extensions: Iterable[str],
+    options: Mapping[str, Any],
     drop_labels: Iterable[str] | str | None,
-    native_labels: bool,
-    strict: bool,
-    as_frame: bool,
-    return_X_y: bool,
-    keep: Callable[[dict[str, Any]], bool] | None = None,
-    filtered_hint: str = "",
+    native_labels: bool, extensions: Iterable[str] | None, strict: bool,
+    as_frame: bool, return_X_y: bool,
 ):
-    """Turn a corpus folder into a dataset Bunch (the shared loader body).
+    """Turn a corpus folder into a dataset Bunch (the body of every loader).
 
     Parameters
     ----------
+    corpus : Corpus
+        The corpus' registry entry: naming scheme, label map, texts.
     path : str or path-like
         Corpus folder.
-    corpus : str
-        Corpus name written to the ``corpus`` column and used as speaker prefix.
-    title : str
-        Human-readable corpus name for messages.
-    parse : callable
-        ``parse(file, root) -> dict`` with keys ``native`` (the corpus' own
-        emotion name), ``speaker`` (without prefix), ``gender``, ``key``
-        (identity of the recording, for duplicate detection) and the
-        ``extra_columns``; raises :class:`FileNameError` with a reason when
-        the name does not fit the scheme.
-    label_map : mapping
-        Native emotion name -> common label; its order is the native order.
-    scheme : str
-        Description of the naming scheme for error messages.
-    extra_columns : sequence of str
-        Corpus-specific columns taken from the parsed records.
-    descr : str
-        ``DESCR`` text.
-    extensions, drop_labels, native_labels, strict, as_frame, return_X_y
+    options : mapping
+        Values of the corpus' own loader options (``corpus.options``), for
+        ``corpus.keep``.
+    drop_labels, native_labels, strict, as_frame, return_X_y
         See the public loaders.
-    keep : callable, default=None
-        Predicate on a parsed record; records it rejects are left out quietly
-        because an option asked for it (e.g. RAVDESS song files).
-    filtered_hint : str, default=""
-        Appended to the error when ``keep`` left nothing.
+    extensions : iterable of str or None
+        Audio file suffixes to pick up; None: ``corpus.extensions``.
 
     Returns
     -------
     Bunch or tuple
         See the public loaders.
     """
+    title, scheme, label_map = corpus.title, corpus.scheme, corpus.label_map
     root = _check_folder(path, title)
-    exts = _normalise_extensions(extensions)
+    exts = _normalise_extensions(corpus.extensions if extensions is None else extensions)
     drop = _resolve_drop_labels(drop_labels, label_map)
     files = find_audio_files(root, extensions=exts)
     if not files:
@@ -266,11 +230,11 @@ def build_corpus(
     n_filtered = 0
     for file in files:
         try:
-            rec = parse(file, root)
+            rec = corpus.parse(file, root)
         except FileNameError as exc:
             rejected.append(f"{_rel(file, root)}: {exc}")
             continue
-        if keep is not None and not keep(rec):
+        if corpus.keep is not None and not corpus.keep(rec, options):
             n_filtered += 1
             continue
         # Cheap to spot now; it would otherwise fail deep inside a fit.
@@ -296,7 +260,7 @@ def build_corpus(
     if not records:
         raise ValueError(
             f"{title}: all {n_filtered} audio files under {root} were left out "
-            f"by the loader's options. {filtered_hint}"
+            f"by the loader's options. {corpus.filtered_hint}"
         )
 
     records = _drop_duplicates(records, root, title=title, strict=strict)
@@ -314,14 +278,16 @@ def build_corpus(
         order = list(LABELS)
     present = set(frame["target"])
     target_names = [name for name in dict.fromkeys(order) if name in present]
-    frame["speaker"] = corpus + "_" + frame["speaker"].astype(str)
-    frame["corpus"] = corpus
-    frame = frame[list(BASE_COLUMNS) + list(extra_columns)]
+    frame["speaker"] = frame["speaker"].astype(str)
+    if corpus.prefix_speakers:
+        frame["speaker"] = corpus.name + "_" + frame["speaker"]
+    frame["corpus"] = corpus.name
+    frame = frame[list(BASE_COLUMNS) + list(corpus.extra_columns)]
     frame = frame.sort_values("filename", kind="stable").reset_index(drop=True)
     return make_bunch(
         frame,
         target_names=target_names,
-        descr=descr,
+        descr=corpus.descr,
         as_frame=as_frame,
         return_X_y=return_X_y,
     )
@@ -417,24 +383,62 @@ def make_bunch(
     return bunch
 
 
-def _corpus_modules() -> dict[str, Any]:
-    # Imported here: the corpus modules import this one.
-    from . import _crema_d, _ravdess, _savee, _tess
+# (name, annotation, default) of the parameters every loader takes after its
+# own options; ``extensions`` defaults to the corpus' own suffixes.
+_COMMON_PARAMETERS: tuple[tuple[str, str, Any], ...] = (
+    ("drop_labels", "Iterable[str] | str | None", None),
+    ("native_labels", "bool", False),
+    ("extensions", "Iterable[str]", AUDIO_EXTENSIONS),
+    ("strict", "bool", False),
+    ("as_frame", "bool", False),
+    ("return_X_y", "bool", False),
+)
 
-    return {
-        "ravdess": (_ravdess.load_ravdess, _ravdess._LABEL_MAP),
-        "crema_d": (_crema_d.load_crema_d, _crema_d._LABEL_MAP),
-        "tess": (_tess.load_tess, _tess._LABEL_MAP),
-        "savee": (_savee.load_savee, _savee._LABEL_MAP),
-    }
+
+def loader_signature(corpus: Corpus) -> inspect.Signature:
+    """The signature of ``load_<corpus.name>``.
+
+    ``load_<name>(path, *, <corpus options>, drop_labels=None,
+    native_labels=False, extensions=<corpus.extensions>, strict=False,
+    as_frame=False, return_X_y=False)``; annotations are strings, as in the
+    modules that use ``from __future__ import annotations``.
+    """
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter(
+            "path", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str | os.PathLike"
+        )
+    ]
+    params += [
+        inspect.Parameter(option.name, keyword, default=option.default, annotation="bool")
+        for option in corpus.options
+    ]
+    own_defaults = {"extensions": corpus.extensions}
+    params += [
+        inspect.Parameter(name, keyword, default=own_defaults.get(name, default), annotation=note)
+        for name, note, default in _COMMON_PARAMETERS
+    ]
+    return inspect.Signature(params)
 
 
-def _corpus_key(name: str, known: Iterable[str]) -> str:
-    key = name.lower().replace("-", "_")
-    key = {"cremad": "crema_d", "crema": "crema_d"}.get(key, key)
-    if key not in known:
-        raise ValueError(f"unknown corpus {name!r}; known corpora: {list(known)}")
-    return key
+def bind_loader_arguments(
+    corpus: Corpus, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check a loader call against its signature; keyword arguments for :func:`build_corpus`.
+
+    Raises
+    ------
+    TypeError
+        For missing, unknown or surplus arguments, as a ``def`` would.
+    """
+    try:
+        bound = loader_signature(corpus).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"load_{corpus.name}() {exc}") from None
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments["options"] = {option.name: arguments.pop(option.name) for option in corpus.options}
+    return arguments
 
 
 def load_corpora(
@@ -442,7 +446,7 @@ def load_corpora(
     *,
     drop_labels: Iterable[str] | str | None = None,
     native_labels: bool = False,
-    extensions: Iterable[str] = AUDIO_EXTENSIONS,
+    extensions: Iterable[str] | None = None,
     strict: bool = False,
     as_frame: bool = False,
     return_X_y: bool = False,
@@ -452,17 +456,21 @@ def load_corpora(
     Parameters
     ----------
     paths : mapping
-        Corpus name (``"ravdess"``, ``"crema_d"``, ``"tess"``, ``"savee"``)
-        -> its folder, or -> a dict with the folder under ``"path"`` and
-        further keyword arguments for that corpus' loader (e.g.
-        ``{"path": p, "include_song": True}``).
+        Corpus name (``"ravdess"``, ``"crema_d"``, ``"tess"``, ``"savee"`` or
+        ``"synthetic"``, a folder written by :func:`make_emotional_speech`;
+        any spelling :func:`resolve_corpus_name` accepts) -> its folder, or
+        -> a dict with the folder under ``"path"`` and further keyword
+        arguments for that corpus' loader (e.g. ``{"path": p,
+        "include_song": True}``).
     drop_labels : str or iterable of str, default=None
         Labels to leave out, e.g. ``("calm",)`` which only RAVDESS has.
     native_labels : bool, default=False
         Keep each corpus' own emotion names instead of the common
         :data:`LABELS` (the targets of different corpora then do not match).
-    extensions : iterable of str, default=(".wav", ".flac")
-        Audio file suffixes to pick up.
+    extensions : iterable of str, default=None
+        Audio file suffixes to pick up. None: each loader's default,
+        ``(".wav", ".flac")``, and for ``"synthetic"`` also ``.ogg`` and
+        ``.mp3``.
     strict : bool, default=False
         Raise instead of warning about skipped or duplicate files.
     as_frame : bool, default=False
@@ -475,33 +483,48 @@ def load_corpora(
     Bunch or tuple of ndarray
         Same keys as the single-corpus loaders; the corpus-specific columns
         of all corpora are present, with ``None`` where a corpus lacks them.
-        Rows come corpus by corpus in the order of ``paths``.
+        Rows come corpus by corpus in the order of ``paths``. Speaker ids
+        are unique across corpora: ``"<corpus>_<id>"`` (``"ravdess_01"``),
+        and the synthetic ids as they are (``"synth_spk01"``).
+
+    Raises
+    ------
+    ValueError
+        If a corpus name is unknown or given twice, a label to drop is
+        unknown, a folder holds no file of its corpus' naming scheme, or no
+        file is left after dropping labels.
+    FileNotFoundError
+        If a folder does not exist or holds no audio files.
     """
     if not paths:
         raise ValueError("paths must name at least one corpus")
-    modules = _corpus_modules()
     specs: dict[str, dict[str, Any]] = {}
     for name, spec in paths.items():
-        key = _corpus_key(name, modules)
+        key = resolve_corpus_name(name)
         if key in specs:
             raise ValueError(f"corpus {key!r} given twice")
         kwargs = dict(spec) if isinstance(spec, Mapping) else {"path": spec}
         if "path" not in kwargs:
             raise ValueError(f"no 'path' given for corpus {name!r}")
         specs[key] = kwargs
+    corpora = {key: get_corpus(key) for key in specs}
     # A label to drop may be one corpus' own name ("ps"): check it against
     # all of them, and hand each loader only the names it knows.
-    all_native = [n for key in specs for n in modules[key][1]]
-    drop = _resolve_drop_labels(drop_labels, all_native)
+    drop = _resolve_drop_labels(
+        drop_labels, [name for corpus in corpora.values() for name in corpus.label_map]
+    )
 
     frames, descrs, names = [], [], []
     for key, kwargs in specs.items():
-        loader, label_map = modules[key]
-        kwargs.setdefault("drop_labels", sorted(drop & (set(LABELS) | set(label_map))))
+        corpus = corpora[key]
+        kwargs.setdefault("drop_labels", sorted(drop & (set(LABELS) | set(corpus.label_map))))
         kwargs.setdefault("native_labels", native_labels)
         kwargs.setdefault("extensions", extensions)
         kwargs.setdefault("strict", strict)
-        bunch = loader(kwargs.pop("path"), as_frame=True, **kwargs)
+        arguments = bind_loader_arguments(corpus, (kwargs.pop("path"),), kwargs)
+        # The frames are merged below, whatever the per-corpus dict asked for.
+        arguments.update(as_frame=True, return_X_y=False)
+        bunch = build_corpus(corpus, **arguments)
         frames.append(bunch.frame.astype(object))
         descrs.append(bunch.DESCR)
         names.extend(bunch.target_names)

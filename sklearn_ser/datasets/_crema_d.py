@@ -1,20 +1,22 @@
-"""Loader for CREMA-D, the Crowd-sourced Emotional Multimodal Actors Dataset."""
+"""CREMA-D, the Crowd-sourced Emotional Multimodal Actors Dataset.
+
+The naming scheme, label map, speaker table and texts of the corpus; the
+registry (:mod:`sklearn_ser.datasets._registry`) turns them into
+``load_crema_d`` and ``fetch_crema_d``. Standard library only.
+"""
 
 from __future__ import annotations
 
-import os
+import csv
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from ..exceptions import FileNameError
 
-from ._base import AUDIO_EXTENSIONS, FileNameError, build_corpus
-
-__all__ = ["load_crema_d", "CREMA_D_SENTENCES"]
+__all__ = ["CREMA_D_SENTENCES"]
 
 #: CREMA-D sentence codes -> the sentence spoken.
 CREMA_D_SENTENCES: dict[str, str] = {
@@ -33,7 +35,7 @@ CREMA_D_SENTENCES: dict[str, str] = {
 }
 
 # Native code -> common label, in the order the corpus documents them.
-_LABEL_MAP = {
+LABEL_MAP: dict[str, str] = {
     "NEU": "neutral",
     "HAP": "happy",
     "SAD": "sad",
@@ -84,12 +86,13 @@ on Affective Computing 5(4): 377-390. https://doi.org/10.1109/TAFFC.2014.2336244
 def _demographics() -> dict[str, str]:
     """Actor id -> ``"male"``/``"female"`` from the shipped table."""
     table = resources.files("sklearn_ser.datasets").joinpath("data/crema_d_demographics.csv")
-    with table.open("r", encoding="utf-8") as fh:
-        frame = pd.read_csv(fh, dtype=str)
-    return dict(zip(frame["actor_id"], frame["sex"]))
+    # The csv module, not pandas: parsing a name must not import pandas.
+    with table.open("r", encoding="utf-8", newline="") as fh:
+        return {row["actor_id"]: row["sex"] for row in csv.DictReader(fh)}
 
 
-def _parse(file: Path, root: Path) -> dict[str, Any]:
+def parse(file: Path, root: Path) -> dict[str, Any]:
+    """Decode one file name; raises :class:`FileNameError` when it does not fit."""
     match = _NAME.match(file.stem)
     if match is None:
         raise FileNameError("not of the form ActorID_Sentence_Emotion_Level")
@@ -99,8 +102,8 @@ def _parse(file: Path, root: Path) -> dict[str, Any]:
         raise FileNameError(f"unknown actor {actor} (CREMA-D has actors 1001-1091)")
     if sentence not in CREMA_D_SENTENCES:
         raise FileNameError(f"unknown sentence code {sentence}")
-    if emotion not in _LABEL_MAP:
-        raise FileNameError(f"unknown emotion code {emotion} (expected {'/'.join(_LABEL_MAP)})")
+    if emotion not in LABEL_MAP:
+        raise FileNameError(f"unknown emotion code {emotion} (expected {'/'.join(LABEL_MAP)})")
     if level not in _LEVELS:
         raise FileNameError(f"unknown level code {level} (expected LO/MD/HI/XX)")
     return {
@@ -114,84 +117,28 @@ def _parse(file: Path, root: Path) -> dict[str, Any]:
     }
 
 
-def load_crema_d(
-    path: str | os.PathLike,
-    *,
-    drop_labels: Iterable[str] | str | None = None,
-    native_labels: bool = False,
-    extensions: Iterable[str] = AUDIO_EXTENSIONS,
-    strict: bool = False,
-    as_frame: bool = False,
-    return_X_y: bool = False,
-):
-    """Load the CREMA-D audio files found below a folder.
+#: Columns beyond the common ones, in the order the loader returns them.
+EXTRA_COLUMNS: tuple[str, ...] = ("sentence", "level")
 
-    Finds files recursively: a clone of the official repository (files in
-    ``AudioWAV/``), the common re-uploads (a flat folder of
-    ``1001_DFA_ANG_XX.wav``) and FLAC conversions all work. The MP3 copies
-    (``AudioMP3/``) are not picked up unless ``extensions`` asks for them.
-    CREMA-D has no single download archive and so no fetcher: clone
-    https://github.com/CheyneyComputerScience/CREMA-D with Git LFS.
+# Corpus-specific parts of load_crema_d's docstring.
+DOC_INTRO = """\
+Finds files recursively: a clone of the official repository (files in
+``AudioWAV/``), the common re-uploads (a flat folder of
+``1001_DFA_ANG_XX.wav``) and FLAC conversions all work. The MP3 copies
+(``AudioMP3/``) are not picked up unless ``extensions`` asks for them.
+CREMA-D has no single download archive and so no fetcher: clone
+https://github.com/CheyneyComputerScience/CREMA-D with Git LFS."""
 
-    Parameters
-    ----------
-    path : str or path-like
-        Folder holding the corpus.
-    drop_labels : str or iterable of str, default=None
-        Labels to leave out (common names or CREMA-D codes such as ``"NEU"``).
-    native_labels : bool, default=False
-        Use the CREMA-D codes (``NEU``, ``HAP``, ``SAD``, ``ANG``, ``FEA``,
-        ``DIS``) instead of the common label set.
-    extensions : iterable of str, default=(".wav", ".flac")
-        Audio file suffixes to pick up (case-insensitive).
-    strict : bool, default=False
-        Raise instead of warning about files that do not follow the naming
-        scheme and about duplicate recordings.
-    as_frame : bool, default=False
-        Also return the data as a :class:`pandas.DataFrame` in ``frame``.
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` instead of the Bunch.
+DOC_DROP_LABELS = 'Labels to leave out (common names or CREMA-D codes such as ``"NEU"``).'
 
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        ``filenames``, ``target``, ``speaker``/``groups`` (``"crema_d_1001"``
-        ...), ``gender`` (from the corpus' demographics table), ``corpus``
-        (``"crema_d"``), ``sentence`` (code, see :data:`CREMA_D_SENTENCES`),
-        ``level`` (``low``/``medium``/``high``/``unspecified``),
-        ``target_names``, ``DESCR`` and, with ``as_frame=True``, ``frame``.
-        See :func:`load_ravdess` for the common keys.
-    (filenames, target) : tuple of ndarray
-        With ``return_X_y=True``.
+DOC_NATIVE_LABELS = """\
+Use the CREMA-D codes (``NEU``, ``HAP``, ``SAD``, ``ANG``, ``FEA``,
+``DIS``) instead of the common label set."""
 
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist or holds no audio files.
-    ValueError
-        If no audio file follows the naming scheme, or with ``strict=True``
-        if any does not.
-
-    Warns
-    -----
-    SkippedFilesWarning
-        Listing the files whose names do not follow the scheme.
-    DatasetWarning
-        For duplicate copies of one recording (only the first is kept).
-    """
-    return build_corpus(
-        path,
-        corpus="crema_d",
-        title="CREMA-D",
-        parse=_parse,
-        label_map=_LABEL_MAP,
-        scheme=SCHEME,
-        extra_columns=("sentence", "level"),
-        descr=DESCR,
-        extensions=extensions,
-        drop_labels=drop_labels,
-        native_labels=native_labels,
-        strict=strict,
-        as_frame=as_frame,
-        return_X_y=return_X_y,
-    )
+DOC_RETURNS = """\
+``filenames``, ``target``, ``speaker``/``groups`` (``"crema_d_1001"``
+...), ``gender`` (from the corpus' demographics table), ``corpus``
+(``"crema_d"``), ``sentence`` (code, see :data:`CREMA_D_SENTENCES`),
+``level`` (``low``/``medium``/``high``/``unspecified``),
+``target_names``, ``DESCR`` and, with ``as_frame=True``, ``frame``.
+See :func:`load_ravdess` for the common keys."""

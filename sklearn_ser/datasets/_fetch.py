@@ -1,4 +1,8 @@
-"""Download-and-load functions and the registry of known corpora.
+"""Download-and-load functions and the registry view of the real corpora.
+
+:data:`CORPORA` and the ``fetch_<name>`` functions are made from the entries
+of :data:`~sklearn_ser.datasets._registry.CORPUS_TABLE` that carry download
+information (every corpus but the synthetic set).
 
 Downloads go through :func:`pooch.retrieve`: the archive is fetched once into
 ``<data_home>/sklearn_ser/<corpus>/`` (scikit-learn's
@@ -34,12 +38,10 @@ from urllib.parse import urlparse
 import pandas as pd
 import pooch
 
-from ..exceptions import ManualDownloadError, UnsafeArchiveError
-from ._base import DatasetWarning, find_audio_files, get_data_home
-from ._crema_d import load_crema_d
-from ._ravdess import load_ravdess
-from ._savee import load_savee
-from ._tess import load_tess
+from ..exceptions import DatasetWarning, ManualDownloadError, UnsafeArchiveError
+from ._base import find_audio_files, get_data_home
+from ._loaders import LOADERS
+from ._registry import CORPUS_TABLE, Corpus, get_corpus
 
 __all__ = [
     "CORPORA",
@@ -100,75 +102,25 @@ class CorpusInfo:
         return self.url is not None
 
 
+def _corpus_info(corpus: Corpus) -> CorpusInfo:
+    fetch = corpus.fetch
+    assert fetch is not None  # only called for the entries that have it
+    return CorpusInfo(
+        name=corpus.name,
+        title=corpus.full_title,
+        loader=LOADERS[corpus.name],
+        url=fetch.url,
+        known_hash=fetch.known_hash,
+        archive=fetch.archive,
+        homepage=fetch.homepage,
+        licence=fetch.licence,
+        needs_registration=fetch.needs_registration,
+    )
+
+
 #: Registry of the corpora sklearn_ser knows, keyed by corpus name.
 CORPORA: dict[str, CorpusInfo] = {
-    "ravdess": CorpusInfo(
-        name="ravdess",
-        title="Ryerson Audio-Visual Database of Emotional Speech and Song (speech)",
-        loader=load_ravdess,
-        # Pooch resolves Zenodo DOIs through the Zenodo API, which keeps
-        # working when Zenodo changes its download URLs.
-        url="doi:10.5281/zenodo.1188976/Audio_Speech_Actors_01-24.zip",
-        # MD5 Zenodo lists for Audio_Speech_Actors_01-24.zip (208.5 MB).
-        known_hash="md5:bc696df654c87fed845eb13823edef8a",
-        archive="Audio_Speech_Actors_01-24.zip",
-        homepage="https://zenodo.org/records/1188976",
-        licence="CC BY-NC-SA 4.0",
-        needs_registration=False,
-    ),
-    "crema_d": CorpusInfo(
-        name="crema_d",
-        title="Crowd-sourced Emotional Multimodal Actors Dataset",
-        loader=load_crema_d,
-        url=None,
-        known_hash=None,
-        archive=None,
-        homepage="https://github.com/CheyneyComputerScience/CREMA-D",
-        licence="ODbL 1.0 (contents: DbCL 1.0)",
-        needs_registration=False,
-    ),
-    "tess": CorpusInfo(
-        name="tess",
-        title="Toronto emotional speech set",
-        loader=load_tess,
-        url=None,
-        known_hash=None,
-        archive=None,
-        homepage="https://doi.org/10.5683/SP2/E8H2MF",
-        licence="CC BY-NC-ND 4.0",
-        needs_registration=False,
-    ),
-    "savee": CorpusInfo(
-        name="savee",
-        title="Surrey Audio-Visual Expressed Emotion database",
-        loader=load_savee,
-        url=None,
-        known_hash=None,
-        archive=None,
-        homepage="http://kahlan.eps.surrey.ac.uk/savee/",
-        licence="free for research use, on registration",
-        needs_registration=True,
-    ),
-}
-
-# Why a corpus has no fetcher, and how to get it instead.
-_MANUAL = {
-    "crema_d": (
-        "CREMA-D has no single download archive: the audio lives in Git LFS "
-        "in https://github.com/CheyneyComputerScience/CREMA-D. Get it with "
-        "'git lfs install; git clone "
-        "https://github.com/CheyneyComputerScience/CREMA-D.git' (about 10 GB "
-        "with video; AudioWAV/ alone is about 600 MB) or from a re-upload."
-    ),
-    "tess": (
-        "TESS is free without registration at "
-        "https://doi.org/10.5683/SP2/E8H2MF, but offered file by file, not "
-        "as one archive with a published checksum."
-    ),
-    "savee": (
-        "SAVEE needs registration: fill in the form at "
-        "http://kahlan.eps.surrey.ac.uk/savee/ to get the download password."
-    ),
+    corpus.name: _corpus_info(corpus) for corpus in CORPUS_TABLE if corpus.fetch is not None
 }
 
 
@@ -300,7 +252,7 @@ def _fetch(
         if cached is not None:
             return info.loader(cached, **load_kwargs)
         raise ManualDownloadError(
-            f"{_MANUAL.get(name, '')} Then load it with "
+            f"{get_corpus(name).fetch.how_to_get} Then load it with "
             f"sklearn_ser.datasets.load_{name}(path), or unpack it into "
             f"{cache / _EXTRACT_DIR} for fetch_{name}() to find it, or pass "
             "url= (and known_hash=) of an archive you host."
@@ -382,44 +334,36 @@ _FETCH_PARAMS = """
 """
 
 
-def fetch_ravdess(
-    *,
-    data_home: str | os.PathLike | None = None,
-    url: str | None = CORPORA["ravdess"].url,
-    known_hash: str | None = CORPORA["ravdess"].known_hash,
-    download_if_missing: bool = True,
-    progressbar: bool = True,
-    **load_kwargs: Any,
-):
-    return _fetch(
-        "ravdess",
-        data_home=data_home,
-        url=url,
-        known_hash=known_hash,
-        download_if_missing=download_if_missing,
-        progressbar=progressbar,
-        load_kwargs=load_kwargs,
-    )
+def fetch_docstring(name: str) -> str:
+    """The numpydoc docstring of ``fetch_<name>``."""
+    info, fetch = CORPORA[name], get_corpus(name).fetch
+    if info.fetchable:
+        head = f"""Download (once) and load the {get_corpus(name).title} corpus.
+
+    Fetches ``{info.archive}`` ({fetch.size})
+    from {fetch.how_to_get}, verifies its checksum, unpacks it and
+    calls :func:`load_{name}` on it. Later calls reuse the cached copy.
+"""
+    else:
+        head = f"""Load {info.title} from the cache, or download an archive you name.
+
+    {fetch.how_to_get} So by default this raises :class:`ManualDownloadError` saying how to
+    get it, unless a copy was unpacked into
+    ``<data_home>/sklearn_ser/{name}/audio/``, which it then loads. With
+    ``url=`` it downloads, verifies and unpacks that archive like
+    :func:`fetch_ravdess`. Size of the corpus: {fetch.size}.
+"""
+    return head + _FETCH_PARAMS.format(name=name, url=info.url, known_hash=info.known_hash)
 
 
-fetch_ravdess.__doc__ = """Download (once) and load the RAVDESS speech corpus.
+def _make_fetcher(name: str) -> Callable[..., Any]:
+    info = CORPORA[name]
 
-    Fetches ``Audio_Speech_Actors_01-24.zip`` (1440 clips, about 200 MB, no
-    registration) from Zenodo record 1188976, verifies its MD5, unpacks it and
-    calls :func:`load_ravdess` on it. Later calls reuse the cached copy.
-""" + _FETCH_PARAMS.format(
-    name="ravdess",
-    url=CORPORA["ravdess"].url,
-    known_hash=CORPORA["ravdess"].known_hash,
-)
-
-
-def _manual_fetcher(name: str, how: str) -> Callable[..., Any]:
     def fetch(
         *,
         data_home: str | os.PathLike | None = None,
-        url: str | None = None,
-        known_hash: str | None = None,
+        url: str | None = info.url,
+        known_hash: str | None = info.known_hash,
         download_if_missing: bool = True,
         progressbar: bool = True,
         **load_kwargs: Any,
@@ -435,20 +379,14 @@ def _manual_fetcher(name: str, how: str) -> Callable[..., Any]:
         )
 
     fetch.__name__ = fetch.__qualname__ = f"fetch_{name}"
-    fetch.__doc__ = f"""Load {CORPORA[name].title} from the cache, or download an archive you name.
-
-    {how} So by default this raises :class:`ManualDownloadError` saying how to
-    get it, unless a copy was unpacked into
-    ``<data_home>/sklearn_ser/{name}/audio/``, which it then loads. With
-    ``url=`` it downloads, verifies and unpacks that archive like
-    :func:`fetch_ravdess`.
-""" + _FETCH_PARAMS.format(name=name, url=None, known_hash=None)
+    fetch.__doc__ = fetch_docstring(name)
     return fetch
 
 
-fetch_crema_d = _manual_fetcher("crema_d", _MANUAL["crema_d"])
-fetch_tess = _manual_fetcher("tess", _MANUAL["tess"])
-fetch_savee = _manual_fetcher("savee", _MANUAL["savee"])
+fetch_ravdess = _make_fetcher("ravdess")
+fetch_crema_d = _make_fetcher("crema_d")
+fetch_tess = _make_fetcher("tess")
+fetch_savee = _make_fetcher("savee")
 
 
 def list_corpora(data_home: str | os.PathLike | None = None) -> pd.DataFrame:

@@ -1,16 +1,20 @@
-"""Loader for RAVDESS, the Ryerson Audio-Visual Database of Emotional Speech and Song."""
+"""RAVDESS, the Ryerson Audio-Visual Database of Emotional Speech and Song.
+
+The naming scheme, label map and texts of the corpus; the registry
+(:mod:`sklearn_ser.datasets._registry`) turns them into ``load_ravdess`` and
+``fetch_ravdess``. Standard library only.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._base import AUDIO_EXTENSIONS, FileNameError, build_corpus
+from ..exceptions import FileNameError
 
-__all__ = ["load_ravdess", "RAVDESS_EMOTIONS"]
+__all__ = ["RAVDESS_EMOTIONS"]
 
 #: RAVDESS emotion codes -> the corpus' own emotion names.
 RAVDESS_EMOTIONS: dict[str, str] = {
@@ -25,7 +29,7 @@ RAVDESS_EMOTIONS: dict[str, str] = {
 }
 
 # Native name -> common label; insertion order is the corpus' code order.
-_LABEL_MAP = {
+LABEL_MAP: dict[str, str] = {
     "neutral": "neutral",
     "calm": "calm",
     "happy": "happy",
@@ -86,7 +90,8 @@ def _code(table: dict[str, str], value: str, what: str) -> str:
         raise FileNameError(f"unknown {what} code {value} (expected {'/'.join(table)})") from None
 
 
-def _parse(file: Path, root: Path) -> dict[str, Any]:
+def parse(file: Path, root: Path) -> dict[str, Any]:
+    """Decode one file name; raises :class:`FileNameError` when it does not fit."""
     match = _NAME.match(file.stem)
     if match is None:
         raise FileNameError("not of the form MM-VV-EE-II-SS-RR-AA")
@@ -123,123 +128,74 @@ def _parse(file: Path, root: Path) -> dict[str, Any]:
     }
 
 
-def load_ravdess(
-    path: str | os.PathLike,
-    *,
-    include_song: bool = False,
-    include_video: bool = False,
-    drop_labels: Iterable[str] | str | None = None,
-    native_labels: bool = False,
-    extensions: Iterable[str] = AUDIO_EXTENSIONS,
-    strict: bool = False,
-    as_frame: bool = False,
-    return_X_y: bool = False,
-):
-    """Load the RAVDESS audio files found below a folder.
+#: Columns beyond the common ones, in the order the loader returns them.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "modality",
+    "vocal_channel",
+    "emotion_intensity",
+    "statement",
+    "repetition",
+)
 
-    Finds files recursively, so the official archives
-    (``Audio_Speech_Actors_01-24.zip`` unpacks to ``Actor_XX/*.wav``), the
-    song archive and the common re-uploads all work.
+#: The loader's own options (all default False) and their numpydoc text.
+OPTIONS: tuple[tuple[str, str], ...] = (
+    ("include_song", "Also load the song recordings (vocal channel 02)."),
+    (
+        "include_video",
+        "Also load audio tracks whose name says they come from the\n"
+        "audio-video or video-only files (modality 01/02), e.g. audio extracted\n"
+        "from the ``.mp4`` files. The ``.mp4`` files themselves are never read.",
+    ),
+)
 
-    Parameters
-    ----------
-    path : str or path-like
-        Folder holding the corpus, e.g. the unpacked speech archive.
-    include_song : bool, default=False
-        Also load the song recordings (vocal channel 02).
-    include_video : bool, default=False
-        Also load audio tracks whose name says they come from the
-        audio-video or video-only files (modality 01/02), e.g. audio extracted
-        from the ``.mp4`` files. The ``.mp4`` files themselves are never read.
-    drop_labels : str or iterable of str, default=None
-        Labels to leave out, e.g. ``"calm"`` (only RAVDESS has it). Common or
-        RAVDESS names both work.
-    native_labels : bool, default=False
-        Use the RAVDESS names (``fearful``, ``surprised``) instead of the
-        common label set :data:`sklearn_ser.datasets.LABELS`.
-    extensions : iterable of str, default=(".wav", ".flac")
-        Audio file suffixes to pick up (case-insensitive).
-    strict : bool, default=False
-        Raise a :class:`ValueError` instead of a
-        :class:`~sklearn_ser.datasets.SkippedFilesWarning` when audio files do
-        not follow the naming scheme, and on duplicate recordings.
-    as_frame : bool, default=False
-        Also return the data as a :class:`pandas.DataFrame` in ``frame``.
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` instead of the Bunch.
 
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        filenames : ndarray of str
-            Absolute paths, sorted.
-        target : ndarray of str
-            Emotion labels.
-        speaker, groups : ndarray of str
-            ``"ravdess_01"`` ... ``"ravdess_24"``; pass as ``groups=`` to
-            :class:`~sklearn.model_selection.GroupKFold`.
-        gender : ndarray of str
-            ``"male"`` (odd actors) or ``"female"``.
-        corpus : ndarray of str
-            ``"ravdess"``.
-        modality, vocal_channel, emotion_intensity, statement : ndarray of str
-            Decoded file name fields.
-        repetition : ndarray of int
-            1 or 2.
-        target_names : list of str
-            Labels present.
-        DESCR : str
-            Corpus description, licence and citation.
-        frame : pandas.DataFrame
-            Only with ``as_frame=True``.
-    (filenames, target) : tuple of ndarray
-        With ``return_X_y=True``.
+def keep(rec: dict[str, Any], options: Mapping[str, Any]) -> bool:
+    """Whether the loader's options ask for a parsed record (song, video)."""
+    if rec["vocal_channel"] == "song" and not options["include_song"]:
+        return False
+    return rec["modality"] == "audio-only" or options["include_video"]
 
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist or holds no audio files.
-    ValueError
-        If no audio file follows the RAVDESS naming scheme, or with
-        ``strict=True`` if any does not.
 
-    Warns
-    -----
-    SkippedFilesWarning
-        Listing the files whose names do not follow the scheme.
-    DatasetWarning
-        For duplicate copies of one recording (only the first is kept).
-    """
+FILTERED_HINT = (
+    "They are song or video recordings; pass include_song=True or "
+    "include_video=True to load them."
+)
 
-    def keep(rec: dict[str, Any]) -> bool:
-        if rec["vocal_channel"] == "song" and not include_song:
-            return False
-        return rec["modality"] == "audio-only" or include_video
+# Corpus-specific parts of load_ravdess' docstring.
+DOC_INTRO = """\
+Finds files recursively, so the official archives
+(``Audio_Speech_Actors_01-24.zip`` unpacks to ``Actor_XX/*.wav``), the
+song archive and the common re-uploads all work."""
 
-    return build_corpus(
-        path,
-        corpus="ravdess",
-        title="RAVDESS",
-        parse=_parse,
-        label_map=_LABEL_MAP,
-        scheme=SCHEME,
-        extra_columns=(
-            "modality",
-            "vocal_channel",
-            "emotion_intensity",
-            "statement",
-            "repetition",
-        ),
-        descr=DESCR,
-        extensions=extensions,
-        drop_labels=drop_labels,
-        native_labels=native_labels,
-        strict=strict,
-        as_frame=as_frame,
-        return_X_y=return_X_y,
-        keep=keep,
-        filtered_hint=(
-            "They are song or video recordings; pass include_song=True or "
-            "include_video=True to load them."
-        ),
-    )
+DOC_PATH = "Folder holding the corpus, e.g. the unpacked speech archive."
+
+DOC_DROP_LABELS = """\
+Labels to leave out, e.g. ``"calm"`` (only RAVDESS has it). Common or
+RAVDESS names both work."""
+
+DOC_NATIVE_LABELS = """\
+Use the RAVDESS names (``fearful``, ``surprised``) instead of the
+common label set :data:`sklearn_ser.datasets.LABELS`."""
+
+DOC_RETURNS = """\
+filenames : ndarray of str
+    Absolute paths, sorted.
+target : ndarray of str
+    Emotion labels.
+speaker, groups : ndarray of str
+    ``"ravdess_01"`` ... ``"ravdess_24"``; pass as ``groups=`` to
+    :class:`~sklearn.model_selection.GroupKFold`.
+gender : ndarray of str
+    ``"male"`` (odd actors) or ``"female"``.
+corpus : ndarray of str
+    ``"ravdess"``.
+modality, vocal_channel, emotion_intensity, statement : ndarray of str
+    Decoded file name fields.
+repetition : ndarray of int
+    1 or 2.
+target_names : list of str
+    Labels present.
+DESCR : str
+    Corpus description, licence and citation.
+frame : pandas.DataFrame
+    Only with ``as_frame=True``."""

@@ -1,19 +1,20 @@
-"""Loader for SAVEE, the Surrey Audio-Visual Expressed Emotion database."""
+"""SAVEE, the Surrey Audio-Visual Expressed Emotion database.
+
+The naming scheme, label map and texts of the corpus; the registry
+(:mod:`sklearn_ser.datasets._registry`) turns them into ``load_savee`` and
+``fetch_savee``. Standard library only.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ._base import AUDIO_EXTENSIONS, FileNameError, build_corpus
-
-__all__ = ["load_savee"]
+from ..exceptions import FileNameError
 
 # Native code -> common label, in the order the corpus documents them.
-_LABEL_MAP = {
+LABEL_MAP: dict[str, str] = {
     "n": "neutral",
     "h": "happy",
     "sa": "sad",
@@ -57,7 +58,8 @@ Norwich, UK, pp. 53-58.
 """
 
 
-def _parse(file: Path, root: Path) -> dict[str, Any]:
+def parse(file: Path, root: Path) -> dict[str, Any]:
+    """Decode one file name; raises :class:`FileNameError` when it does not fit."""
     stem = file.stem.strip().lower()
     folders = [p.name.upper() for p in file.relative_to(root).parents if p.name]
     folder = next((f for f in folders if f in _SPEAKERS), None)
@@ -89,81 +91,25 @@ def _parse(file: Path, root: Path) -> dict[str, Any]:
     }
 
 
-def load_savee(
-    path: str | os.PathLike,
-    *,
-    drop_labels: Iterable[str] | str | None = None,
-    native_labels: bool = False,
-    extensions: Iterable[str] = AUDIO_EXTENSIONS,
-    strict: bool = False,
-    as_frame: bool = False,
-    return_X_y: bool = False,
-):
-    """Load the SAVEE audio files found below a folder.
+#: Columns beyond the common ones, in the order the loader returns them.
+EXTRA_COLUMNS: tuple[str, ...] = ("utterance",)
 
-    Finds files recursively, in the official layout
-    (``AudioData/DC/a01.wav``) or the flat re-upload (``ALL/DC_a01.wav``).
-    SAVEE needs registration at http://kahlan.eps.surrey.ac.uk/savee/ and
-    so has no fetcher.
+# Corpus-specific parts of load_savee's docstring.
+DOC_INTRO = """\
+Finds files recursively, in the official layout
+(``AudioData/DC/a01.wav``) or the flat re-upload (``ALL/DC_a01.wav``).
+SAVEE needs registration at http://kahlan.eps.surrey.ac.uk/savee/ and
+so has no fetcher."""
 
-    Parameters
-    ----------
-    path : str or path-like
-        Folder holding the corpus.
-    drop_labels : str or iterable of str, default=None
-        Labels to leave out (common names or SAVEE codes such as ``"su"``).
-    native_labels : bool, default=False
-        Use the SAVEE codes (``n``, ``h``, ``sa``, ``a``, ``f``, ``d``,
-        ``su``) instead of the common label set.
-    extensions : iterable of str, default=(".wav", ".flac")
-        Audio file suffixes to pick up (case-insensitive).
-    strict : bool, default=False
-        Raise instead of warning about files that do not follow the naming
-        scheme and about duplicate recordings.
-    as_frame : bool, default=False
-        Also return the data as a :class:`pandas.DataFrame` in ``frame``.
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` instead of the Bunch.
+DOC_DROP_LABELS = 'Labels to leave out (common names or SAVEE codes such as ``"su"``).'
 
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        ``filenames``, ``target``, ``speaker``/``groups`` (``"savee_DC"``
-        ...), ``gender`` (always ``"male"``), ``corpus`` (``"savee"``),
-        ``utterance`` (sentence number within the emotion), ``target_names``,
-        ``DESCR`` and, with ``as_frame=True``, ``frame``. See
-        :func:`load_ravdess` for the common keys.
-    (filenames, target) : tuple of ndarray
-        With ``return_X_y=True``.
+DOC_NATIVE_LABELS = """\
+Use the SAVEE codes (``n``, ``h``, ``sa``, ``a``, ``f``, ``d``,
+``su``) instead of the common label set."""
 
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist or holds no audio files.
-    ValueError
-        If no audio file follows the naming scheme, or with ``strict=True``
-        if any does not.
-
-    Warns
-    -----
-    SkippedFilesWarning
-        Listing the files whose names do not follow the scheme.
-    DatasetWarning
-        For duplicate copies of one recording (only the first is kept).
-    """
-    return build_corpus(
-        path,
-        corpus="savee",
-        title="SAVEE",
-        parse=_parse,
-        label_map=_LABEL_MAP,
-        scheme=SCHEME,
-        extra_columns=("utterance",),
-        descr=DESCR,
-        extensions=extensions,
-        drop_labels=drop_labels,
-        native_labels=native_labels,
-        strict=strict,
-        as_frame=as_frame,
-        return_X_y=return_X_y,
-    )
+DOC_RETURNS = """\
+``filenames``, ``target``, ``speaker``/``groups`` (``"savee_DC"``
+...), ``gender`` (always ``"male"``), ``corpus`` (``"savee"``),
+``utterance`` (sentence number within the emotion), ``target_names``,
+``DESCR`` and, with ``as_frame=True``, ``frame``. See
+:func:`load_ravdess` for the common keys."""

@@ -1,19 +1,20 @@
-"""Loader for TESS, the Toronto emotional speech set."""
+"""TESS, the Toronto emotional speech set.
+
+The naming scheme, label map and texts of the corpus; the registry
+(:mod:`sklearn_ser.datasets._registry`) turns them into ``load_tess`` and
+``fetch_tess``. Standard library only.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ._base import AUDIO_EXTENSIONS, FileNameError, build_corpus
-
-__all__ = ["load_tess"]
+from ..exceptions import FileNameError
 
 # Native name -> common label; "ps" is TESS' own code for pleasant surprise.
-_LABEL_MAP = {
+LABEL_MAP: dict[str, str] = {
     "neutral": "neutral",
     "happy": "happy",
     "sad": "sad",
@@ -88,7 +89,8 @@ def _emotion(text: str) -> str | None:
     return _EMOTION_ALIASES.get(key)
 
 
-def _parse(file: Path, root: Path) -> dict[str, Any]:
+def parse(file: Path, root: Path) -> dict[str, Any]:
+    """Decode one file name; raises :class:`FileNameError` when it does not fit."""
     stem = re.sub(r"[\s\-]+", "_", file.stem.strip().lower())
     match = _NAME.match(stem)
     if match is None:
@@ -121,88 +123,32 @@ def _parse(file: Path, root: Path) -> dict[str, Any]:
     }
 
 
-def load_tess(
-    path: str | os.PathLike,
-    *,
-    drop_labels: Iterable[str] | str | None = None,
-    native_labels: bool = False,
-    extensions: Iterable[str] = AUDIO_EXTENSIONS,
-    strict: bool = False,
-    as_frame: bool = False,
-    return_X_y: bool = False,
-):
-    """Load the TESS audio files found below a folder.
+#: Columns beyond the common ones, in the order the loader returns them.
+EXTRA_COLUMNS: tuple[str, ...] = ("word",)
 
-    Finds files recursively, flat or in per-speaker-emotion folders
-    (``OAF_angry/OAF_back_angry.wav``, ``YAF_pleasant_surprised/YAF_dog_ps.wav``).
-    Names are read case-insensitively; "ps", "pleasant_surprise(d)" and
-    "surprise(d)" all mean pleasant surprise. The published misnaming
-    ``OA_bite_neutral.wav`` is read as speaker OAF. The label always comes
-    from the file name; files whose folder names another emotion or speaker
-    are skipped with a warning rather than guessed. Re-uploads that hold the
-    corpus twice (a nested copy) give a warning and each clip once.
-    TESS is free to download without registration from
-    https://doi.org/10.5683/SP2/E8H2MF, file by file.
+# Corpus-specific parts of load_tess' docstring.
+DOC_INTRO = """\
+Finds files recursively, flat or in per-speaker-emotion folders
+(``OAF_angry/OAF_back_angry.wav``, ``YAF_pleasant_surprised/YAF_dog_ps.wav``).
+Names are read case-insensitively; "ps", "pleasant_surprise(d)" and
+"surprise(d)" all mean pleasant surprise. The published misnaming
+``OA_bite_neutral.wav`` is read as speaker OAF. The label always comes
+from the file name; files whose folder names another emotion or speaker
+are skipped with a warning rather than guessed. Re-uploads that hold the
+corpus twice (a nested copy) give a warning and each clip once.
+TESS is free to download without registration from
+https://doi.org/10.5683/SP2/E8H2MF, file by file."""
 
-    Parameters
-    ----------
-    path : str or path-like
-        Folder holding the corpus.
-    drop_labels : str or iterable of str, default=None
-        Labels to leave out (common names or TESS names such as ``"ps"``).
-    native_labels : bool, default=False
-        Use the TESS names (``ps`` for pleasant surprise) instead of the
-        common label set.
-    extensions : iterable of str, default=(".wav", ".flac")
-        Audio file suffixes to pick up (case-insensitive).
-    strict : bool, default=False
-        Raise instead of warning about files that do not follow the naming
-        scheme and about duplicate recordings.
-    as_frame : bool, default=False
-        Also return the data as a :class:`pandas.DataFrame` in ``frame``.
-    return_X_y : bool, default=False
-        Return ``(filenames, target)`` instead of the Bunch.
+DOC_DROP_LABELS = 'Labels to leave out (common names or TESS names such as ``"ps"``).'
 
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        ``filenames``, ``target``, ``speaker``/``groups`` (``"tess_OAF"``,
-        ``"tess_YAF"``), ``gender`` (always ``"female"``), ``corpus``
-        (``"tess"``), ``word`` (the target word), ``target_names``, ``DESCR``
-        and, with ``as_frame=True``, ``frame``. See :func:`load_ravdess` for
-        the common keys. With two speakers only, speaker-independent
-        evaluation on TESS alone is leave-one-speaker-out.
-    (filenames, target) : tuple of ndarray
-        With ``return_X_y=True``.
+DOC_NATIVE_LABELS = """\
+Use the TESS names (``ps`` for pleasant surprise) instead of the
+common label set."""
 
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist or holds no audio files.
-    ValueError
-        If no audio file follows the naming scheme, or with ``strict=True``
-        if any does not.
-
-    Warns
-    -----
-    SkippedFilesWarning
-        Listing the files whose names do not follow the scheme.
-    DatasetWarning
-        For duplicate copies of one recording (only the first is kept).
-    """
-    return build_corpus(
-        path,
-        corpus="tess",
-        title="TESS",
-        parse=_parse,
-        label_map=_LABEL_MAP,
-        scheme=SCHEME,
-        extra_columns=("word",),
-        descr=DESCR,
-        extensions=extensions,
-        drop_labels=drop_labels,
-        native_labels=native_labels,
-        strict=strict,
-        as_frame=as_frame,
-        return_X_y=return_X_y,
-    )
+DOC_RETURNS = """\
+``filenames``, ``target``, ``speaker``/``groups`` (``"tess_OAF"``,
+``"tess_YAF"``), ``gender`` (always ``"female"``), ``corpus``
+(``"tess"``), ``word`` (the target word), ``target_names``, ``DESCR``
+and, with ``as_frame=True``, ``frame``. See :func:`load_ravdess` for
+the common keys. With two speakers only, speaker-independent
+evaluation on TESS alone is leave-one-speaker-out."""

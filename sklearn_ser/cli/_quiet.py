@@ -1,4 +1,9 @@
-"""Keep TensorFlow's start-up chatter out of the user's terminal."""
+"""Keep TensorFlow's start-up chatter out of the command line's terminal.
+
+Used by ``sklearn-ser`` only: the library itself never changes log levels,
+environment variables or warning filters (a user's own TensorFlow logs are
+theirs). Set ``SKLEARN_SER_TF_LOGS=1`` to see TensorFlow's lines.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 def quiet_tensorflow_logs() -> None:
@@ -40,18 +46,43 @@ def _stderr_to_devnull() -> Iterator[None]:
         os.close(devnull)
 
 
+def _show_tensorflow_logs() -> bool:
+    return "tensorflow" in sys.modules or os.environ.get("SKLEARN_SER_TF_LOGS") == "1"
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow without its start-up lines (oneDNN notice, CUDA probing).
 
     TensorFlow >= 2.18 prints them through absl before ``TF_CPP_MIN_LOG_LEVEL``
     takes effect, so the only way to hide them is to mute stderr during the
-    import. Set ``SKLEARN_SER_TF_LOGS=1`` to see them. Import errors still raise.
+    import. Import errors still raise.
     """
     quiet_tensorflow_logs()
-    if "tensorflow" in sys.modules or os.environ.get("SKLEARN_SER_TF_LOGS") == "1":
+    if _show_tensorflow_logs():
         return
     with _stderr_to_devnull():
         import tensorflow
 
         # Device discovery (cuInit) logs an error on machines without a GPU; do it now.
         tensorflow.config.list_physical_devices("GPU")
+
+
+def call_quietly(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``func``, which may import TensorFlow (e.g. unpickling a CNN model), muted.
+
+    Python warnings raised meanwhile are replayed afterwards (through the
+    filters in force), so muting stderr loses none of them; exceptions propagate.
+    """
+    quiet_tensorflow_logs()
+    if _show_tensorflow_logs():
+        return func(*args, **kwargs)
+    import warnings as _warnings
+
+    with _warnings.catch_warnings(record=True) as caught:
+        with _stderr_to_devnull():
+            result = func(*args, **kwargs)
+            if "tensorflow" in sys.modules:
+                sys.modules["tensorflow"].config.list_physical_devices("GPU")
+    for w in caught:
+        _warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result

@@ -1,0 +1,226 @@
+"""``export_model`` / ``import_model``: a folder of JSON (and a Keras file), no pickle.
+
+The shared part of the export format: the step layout, the format tag, the
+record in ``metadata.json`` and the checks every import makes (format,
+layout, versions, the allow-listed parameters). What each layout writes and
+reads is in ``_cnn_layout`` and ``_encoder_layout``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from sklearn_ser.exceptions import ModelFileError
+from sklearn_ser.persistence._allowlist import _LAYOUTS, _import_params
+from sklearn_ser.persistence._cnn_layout import _export_cnn_layout, _import_cnn_layout
+from sklearn_ser.persistence._encoder_layout import (
+    _export_encoder_layout,
+    _import_encoder_layout,
+)
+from sklearn_ser.persistence._json import _read_json
+from sklearn_ser.persistence._record import _check_versions, _classes, _new_record
+from sklearn_ser.pipeline import CNN, CNN_STEPS, ENCODER_STEPS
+
+#: Format tag of an ``export_model`` folder.
+EXPORT_FORMAT = "sklearn_ser.export/1"
+
+
+def _check_layout(pipeline: Any) -> tuple[str, ...]:
+    """The pipeline's step names, one of the layouts the export format rebuilds."""
+    names = tuple(name for name, _ in getattr(pipeline, "steps", []))
+    if names not in (CNN_STEPS, ENCODER_STEPS):
+        raise ValueError(
+            f"export_model handles pipelines made by make_ser_pipeline (steps {list(CNN_STEPS)} "
+            f"or {list(ENCODER_STEPS)}), got steps {list(names)}; use save_model for other "
+            "estimators"
+        )
+    return names
+
+
+
+def export_model(
+    pipeline: Pipeline,
+    directory: str | os.PathLike,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Export a fitted pipeline to a folder that can be loaded without pickle.
+
+    Two step layouts of :func:`~sklearn_ser.make_ser_pipeline` can be
+    exported. CNN presets (``"reference"``, ``"cnn"``): writes
+    ``network.keras`` (the network, in Keras' own format), ``pipeline.json``
+    (all step parameters plus the fitted state of the audio steps, e.g. the
+    feature standardisation) and ``metadata.json`` (format, versions,
+    classes, creation time, your ``metadata``). Encoder preset
+    (``"recommended"``, with or without ``speaker_adaptation``): writes
+    ``pipeline.json`` and ``metadata.json`` only. ``pipeline.json`` then
+    holds the step parameters (the wrapped ``LogisticRegression``'s as
+    ``classifier__estimator__<param>``), the SHA-256 of the encoder weights
+    used, the standardisation statistics (global and per training speaker),
+    the classes and the logistic regression's ``coef_`` and ``intercept_``,
+    all as plain JSON numbers; an old ``network.keras`` in the folder is
+    removed. The encoder's weights are not copied: the importing machine
+    uses its installed ones, which must be the same file.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        A fitted pipeline made by :func:`~sklearn_ser.make_ser_pipeline`.
+    directory : str or path-like
+        Folder to write into (created if missing; the files are
+        overwritten).
+    metadata : dict, default=None
+        Your own JSON-serialisable notes.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    ValueError
+        If the pipeline is not fitted, does not have the
+        ``make_ser_pipeline`` steps, or a parameter cannot be written as
+        JSON (e.g. a random_state that is a RandomState). Encoder layout:
+        also if the classifier wraps anything but a ``LogisticRegression``,
+        or a parameter a model folder may not set has a non-default value
+        (e.g. ``encoder__weights``, a weight file of your own, or
+        ``classifier__estimator__warm_start=True``): use :func:`save_model`
+        for those. Runtime settings (``memory``, ``n_jobs``, ``verbose``,
+        ``callbacks``, ``max_duration``, ``predict_batch_size``) are not
+        exported.
+    """
+    steps = _check_layout(pipeline)
+    classes = _classes(pipeline)
+    directory = Path(directory)
+    if steps == ENCODER_STEPS:
+        params, fitted = _export_encoder_layout(pipeline)
+        directory.mkdir(parents=True, exist_ok=True)
+        # A network.keras left by an earlier export into this folder is not part of it.
+        (directory / "network.keras").unlink(missing_ok=True)
+    else:
+        params, fitted = _export_cnn_layout(pipeline)
+        directory.mkdir(parents=True, exist_ok=True)
+        pipeline.named_steps[CNN].model_.save(directory / "network.keras")
+    _write_export(directory, steps, params, fitted, classes, metadata)
+    return directory
+
+
+def _write_export(directory: Path, steps: tuple[str, ...], params: dict[str, Any],
+                  fitted: dict[str, Any], classes: list, metadata: dict[str, Any] | None) -> None:
+    """Write pipeline.json and metadata.json."""
+    (directory / "pipeline.json").write_text(
+        json.dumps({"format": EXPORT_FORMAT, "steps": list(steps), "params": params,
+                    "fitted": fitted}, indent=1)
+    )
+    meta = _new_record(EXPORT_FORMAT, classes, metadata)
+    (directory / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def import_model(
+    directory: str | os.PathLike,
+    *,
+    n_jobs: int | None = None,
+    memory: Any = None,
+    verbose: int = 0,
+) -> Pipeline:
+    """Rebuild a pipeline from a folder written by :func:`export_model`.
+
+    Nothing is unpickled: the parameters come from JSON and the network is
+    read with ``keras.saving.load_model(..., safe_mode=True)``, which refuses
+    to deserialise Python code (``Lambda`` layers). A folder may set only
+    the parameters that change what the model computes (an allow-list, each
+    value type- and range-checked); runtime settings -- the feature cache,
+    the number of workers, verbosity, callbacks, the loader's
+    ``max_duration`` and the prediction batch size -- are never read from
+    it: they are this function's arguments or the estimators' defaults.
+    The network must take the images the feature settings make and output
+    one probability per class; the classes of ``metadata.json`` and
+    ``pipeline.json`` must agree.
+
+    An encoder export (``make_ser_pipeline("recommended")``) is rebuilt with
+    ``make_ser_pipeline("recommended", speaker_adaptation=<the folder's
+    scale__per_speaker>)`` without importing TensorFlow. Its encoder always
+    reads the installed package's weights (a folder cannot set
+    ``encoder__weights``), whose SHA-256 must equal the exported one. Every
+    learned array must hold finite JSON numbers of exactly the expected
+    shape: the standardisation's ``mean_``/``scale_`` one per encoder output
+    (scales positive), per-speaker statistics one row per listed speaker,
+    ``coef_`` of shape (n_classes, n_features), or (1, n_features) for two
+    classes, and a matching ``intercept_``. The classifier must be a
+    ``LogisticRegression``.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The exported folder.
+    n_jobs : int or None, default=None
+        Workers for loading, augmentation and features or the encoder (your
+        setting, not the file's).
+    memory : None, str or joblib.Memory, default=None
+        Feature (or encoder vector) cache of the rebuilt pipeline (your
+        setting, not the file's).
+    verbose : int, default=0
+        Progress bars of the audio steps.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        A fitted pipeline that predicts exactly like the exported one.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder or one of its files is missing.
+    ModelFileError
+        If the files are not an sklearn_ser export, set a parameter that is not
+        allowed or out of range, or the network does not fit the classes or
+        the feature settings; for an encoder export also if a learned array
+        has the wrong shape or non-finite values, or the installed encoder
+        weights are not those the model was exported with. The message names
+        the folder and the problem.
+    sklearn_ser.encoders.EncoderNotInstalledError
+        For an encoder export when the encoder weights are not installed
+        (``pip install --no-deps resemblyzer==0.1.4``).
+
+    Warns
+    -----
+    ModelVersionWarning
+        When it was exported with other library versions.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"exported model folder not found: {directory}")
+    files = {name: directory / name for name in ("pipeline.json", "metadata.json", "network.keras")}
+    missing = [name for name in ("pipeline.json", "metadata.json") if not files[name].exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{directory} is not an exported sklearn_ser model: missing {', '.join(missing)}"
+        )
+    spec = _read_json(files["pipeline.json"], directory)
+    meta = _read_json(files["metadata.json"], directory)
+    steps = tuple(spec.get("steps", ())) if isinstance(spec.get("steps"), list) else ()
+    if spec.get("format") != EXPORT_FORMAT or steps not in _LAYOUTS:
+        raise ModelFileError(
+            f"{directory} has format {spec.get('format')!r}; this version reads {EXPORT_FORMAT!r}"
+        )
+    if steps == CNN_STEPS and not files["network.keras"].exists():
+        raise FileNotFoundError(
+            f"{directory} is not an exported sklearn_ser model: missing network.keras"
+        )
+    layout = _LAYOUTS[steps]
+    versions_saved = meta.get("versions", {})
+    _check_versions(versions_saved if isinstance(versions_saved, dict) else {},
+                    f"exported model {directory}")
+    params = _import_params(spec, layout, directory)
+    if steps == ENCODER_STEPS:
+        return _import_encoder_layout(spec, meta, params, directory,
+                                      n_jobs=n_jobs, memory=memory, verbose=verbose)
+    return _import_cnn_layout(spec, meta, params, files["network.keras"], directory,
+                              n_jobs=n_jobs, memory=memory, verbose=verbose)
