@@ -528,6 +528,7 @@ class EpochProgressBar(keras.callbacks.Callback):
         self._bar = None
 
     def on_train_begin(self, logs=None):
+        """Open the bar (one step per epoch)."""
         import sys
 
         from tqdm.auto import tqdm
@@ -536,11 +537,13 @@ class EpochProgressBar(keras.callbacks.Callback):
                          leave=False, file=sys.stderr)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Advance the bar and show the epoch's loss and accuracy."""
         shown = {k: f"{v:.3f}" for k, v in (logs or {}).items() if k in self._SHOWN}
         self._bar.set_postfix(shown, refresh=False)
         self._bar.update()
 
     def on_train_end(self, logs=None):
+        """Close the bar."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
