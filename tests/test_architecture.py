@@ -125,3 +125,19 @@ def test_import_sklearn_ser_is_light():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module, name", [
+    ("sklearn_ser.audio", "AudioLoader"),
+    ("sklearn_ser.features", "FeatureImageExtractor"),
+    ("sklearn_ser.encoders", "GE2EEncoder"),
+    ("sklearn_ser.models", "SERClassifier"),
+    ("sklearn_ser.pipeline", "SERPipeline"),
+])
+def test_pickles_of_the_old_layout_still_resolve(module, name):
+    # A pickle names a class by module path: models saved before the split must load.
+    import importlib
+    import pickle
+
+    found = pickle.loads(f"c{module}\n{name}\n.".encode())
+    assert found is getattr(importlib.import_module(module), name)

@@ -406,7 +406,7 @@ def no_audio_may_be_read(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("audio was read before the settings were checked")
 
-    monkeypatch.setattr(audio, "_read", forbidden)
+    monkeypatch.setattr(audio._file, "_read", forbidden)
 
 
 @pytest.mark.parametrize(

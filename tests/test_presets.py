@@ -122,7 +122,7 @@ def test_evaluate_marks_the_adaptive_protocol(synthetic_speech, tmp_path):
 def test_bad_parameter_fails_before_any_audio_is_read(preset, param, value, monkeypatch):
     from sklearn_ser import audio
 
-    monkeypatch.setattr(audio, "load_audio", lambda *a, **k: 1 / 0)  # reading would raise
+    monkeypatch.setattr(audio._file, "_read", lambda *a, **k: 1 / 0)  # reading would raise
     pipe = make_ser_pipeline(preset, **{param: value})
     with pytest.raises(ValueError, match=param):
         pipe.fit(["a.wav", "b.wav"], ["x", "y"])

@@ -42,7 +42,7 @@ def test_bad_values_fail_at_the_start_of_fit_naming_the_parameter(estimator, nee
     import sklearn_ser.audio as audio
 
     # Nothing may be read or computed before the check.
-    monkeypatch.setattr(audio, "_read", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(audio._file, "_read", lambda *a, **k: 1 / 0)
     monkeypatch.setattr(WaveformAugmenter, "_augment_clip", lambda *a, **k: 1 / 0)
     monkeypatch.setattr(FeatureImageExtractor, "_extract", lambda *a, **k: 1 / 0)
     X = ["clip.wav"] if isinstance(estimator, AudioLoader) else [np.zeros(4096, np.float32)]
