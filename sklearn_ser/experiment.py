@@ -17,6 +17,7 @@ it (joblib and, optionally, the pickle-free export) and write the report.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -253,8 +254,6 @@ def run_experiment(
 
 def _note(verbose: int, message: str) -> None:
     if verbose:
-        import sys
-
         print(message, file=sys.stderr, flush=True)
 
 

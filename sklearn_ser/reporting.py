@@ -27,6 +27,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 # evaluation owns the metric definitions and the label order; reuse them.
 from sklearn_ser.evaluation import fold_metrics, label_order, to_json_types
+from sklearn_ser.pipeline import AUGMENT, FEATURES, LOAD
 
 __all__ = [
     "classification_summary",
@@ -164,11 +165,11 @@ def clip_feature_image(pipeline: Any, path: str | os.PathLike) -> tuple[np.ndarr
         Length of the clip in seconds as loaded.
     """
     steps = pipeline.named_steps
-    waves = steps["load"].transform([os.fspath(path)])
-    duration = waves[0].shape[0] / steps["load"].sr
-    clean = steps["augment"].transform(waves) if "augment" in steps else waves
-    images = steps["features"].transform(clean)
-    return images[0], dict(steps["features"].block_slices_), duration
+    waves = steps[LOAD].transform([os.fspath(path)])
+    duration = waves[0].shape[0] / steps[LOAD].sr
+    clean = steps[AUGMENT].transform(waves) if AUGMENT in steps else waves
+    images = steps[FEATURES].transform(clean)
+    return images[0], dict(steps[FEATURES].block_slices_), duration
 
 
 def write_report(

@@ -80,18 +80,25 @@ def test_every_exception_and_warning_lives_in_exceptions_py():
 
 
 def test_step_names_are_looked_up_through_the_constants():
-    # `named_steps["cnn"]` written out would be a second place for a step's name.
+    # `named_steps["cnn"]` (or `steps["cnn"]`, `"cnn" in steps`) written out would be a second
+    # place for a step's name; pipeline.py holds the constants.
+    from sklearn_ser import pipeline
+
+    step_names = set(pipeline.CNN_STEPS) | set(pipeline.ENCODER_STEPS)
     literal = []
     for name, tree in _modules().items():
+        if name == "sklearn_ser.pipeline":
+            continue
         for node in ast.walk(tree):
-            target = None
+            key = None
             if isinstance(node, ast.Subscript):
-                target, key = node.value, node.slice
+                key = node.slice
+            elif isinstance(node, ast.Compare):
+                key = node.left
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                   and node.func.attr == "get" and node.args):
-                target, key = node.func.value, node.args[0]
-            if (isinstance(target, ast.Attribute) and target.attr == "named_steps"
-                    and isinstance(key, ast.Constant)):
+                key = node.args[0]
+            if isinstance(key, ast.Constant) and key.value in step_names:
                 literal.append(f"{name}:{node.lineno}")
     assert literal == []
 

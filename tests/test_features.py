@@ -288,7 +288,7 @@ def test_images_are_held_once(standardize):
 
 
 # -- the package layout ----------------------------------------------------------------
-def test_old_pickles_and_private_names_resolve():
+def test_old_pickles_and_feature_caches_resolve():
     """Pickles made when features was one module name sklearn_ser.features.FeatureImageExtractor."""
     import pickle
 
@@ -298,15 +298,9 @@ def test_old_pickles_and_private_names_resolve():
     assert old != data
     restored = pickle.loads(old)
     assert type(restored) is FeatureImageExtractor and restored.n_rows_ == 31
-    # Private names of the former module still resolve where they were.
-    from sklearn_ser import _librosa_mirror
-    from sklearn_ser.features import _image, _recipe
+    from sklearn_ser.features import _image
 
-    assert F._blocks is _recipe._blocks and F._IMAGE_VERSION == _image._IMAGE_VERSION
-    assert F._median_filter is _librosa_mirror.median_filter
-    assert F._image_for_cache.__module__ == "sklearn_ser.features"  # keeps joblib caches
-    with pytest.raises(AttributeError):
-        F._no_such_name  # noqa: B018
+    assert _image._image_for_cache.__module__ == "sklearn_ser.features"  # keeps joblib caches
 
 
 # -- parallel map ------------------------------------------------------------------------

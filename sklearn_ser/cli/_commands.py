@@ -167,6 +167,7 @@ def expand_inputs(items: Sequence[str]) -> list[str]:
 # -- train ------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     """Evaluate, write the report, fit on everything, save: :func:`run_experiment`."""
+    from sklearn_ser._validation import check_labels
     from sklearn_ser.experiment import resolve_n_splits, run_experiment
 
     use_file_backend()
@@ -177,8 +178,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          memory=None if args.cache is None else str(args.cache),
                          quiet=args.quiet, speaker_adaptation=args.speaker_adaptation)
     data = load_corpus_args(args.corpus, args.drop_label)
-    from sklearn_ser._validation import check_labels
-
+    # Before the folds are settled: one class is the first thing to say.
     check_labels(data.target, what="the training data")
     protocol, n_splits = args.protocol, args.n_splits
     if protocol != "none":

@@ -43,7 +43,7 @@ was split name ``sklearn_ser.features.FeatureImageExtractor``, which resolves
 here.
 """
 
-from sklearn_ser.features._image import FeatureImageExtractor, _image_for_cache  # noqa: F401
+from sklearn_ser.features._image import FeatureImageExtractor
 from sklearn_ser.features._recipe import (
     KNOWN_FEATURES,
     MODES,
@@ -64,30 +64,3 @@ __all__ = [
     "feature_image",
     "resize_time",
 ]
-
-# joblib keys its cache folder by the cached function's module: keep the one it had
-# before the split, so that feature caches written then are still found.
-_image_for_cache.__module__ = __name__
-
-# Private names of the former module features.py, where they live now. Resolved on
-# access only, so that code written against the old layout keeps working.
-_MOVED = {
-    **{name: ("sklearn_ser.features._recipe", name) for name in (
-        "_DELTA_WIDTH", "_HPSS_KERNEL", "_blocks", "_mel_groups", "_tonnetz_faithful",
-        "_tonnetz_fast")},
-    "_IMAGE_VERSION": ("sklearn_ser.features._image", "_IMAGE_VERSION"),
-    **{f"_{name}": ("sklearn_ser._librosa_mirror", name) for name in (
-        "mel_filters", "chroma_filters", "mel_power", "chroma_stft", "estimate_tuning",
-        "harmonic_mask", "reflect", "median_filter", "cq_to_chroma", "cqt_plan",
-        "cqt_filter_fft", "sparsify_rows", "cqt_magnitude", "cqt_tonnetz", "CQTPlan",
-        "CQT_BINS_PER_OCTAVE", "CQT_OCTAVES", "CQT_RES_TYPE")},
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        module, attribute = _MOVED[name]
-        return getattr(importlib.import_module(module), attribute)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

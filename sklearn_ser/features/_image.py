@@ -44,6 +44,11 @@ def _image_for_cache(y: np.ndarray, version: tuple, params: dict) -> np.ndarray:
     return feature_image(y, **params)
 
 
+# joblib keys its cache folder by the cached function's module: keep the one it had
+# before features became a package, so that feature caches written then are still found.
+_image_for_cache.__module__ = "sklearn_ser.features"
+
+
 class FeatureImageExtractor(TransformerMixin, BaseEstimator):
     """Turn waveforms (and their augmented views) into stacked feature images.
 
