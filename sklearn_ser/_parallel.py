@@ -29,6 +29,53 @@ _MAX_CHUNK = 32
 _CAPPED: set[int] = set()
 
 
+def shows_progress(stream: Any = None) -> bool:
+    """Whether a progress bar can be drawn on ``stream`` (default: ``sys.stderr``).
+
+    A bar redraws itself with ``\\r`` frames: right on a terminal or in a
+    notebook (``tqdm.auto`` then draws a widget), wrong in a log file, a pipe
+    (``| tee``) or CI output, which would collect every frame. So: a notebook's
+    bar, or a stream that is a terminal; nothing else.
+
+    Parameters
+    ----------
+    stream : file object, default=None
+        Where the bar would be written; None means ``sys.stderr``.
+
+    Returns
+    -------
+    bool
+    """
+    if "notebook" in tqdm.__module__:  # tqdm.auto chose the notebook widget
+        return True
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def progress_bar(*, disable: bool = False, file: Any = None, **kwargs: Any) -> tqdm:
+    """A ``tqdm.auto`` bar that is drawn only where :func:`shows_progress` says it can be.
+
+    In a log or a pipe the bar is disabled (it still counts): no ``\\r`` frames.
+
+    Parameters
+    ----------
+    disable : bool, default=False
+        Never show it.
+    file : file object, default=None
+        Stream of the bar (``sys.stderr`` when None).
+    **kwargs
+        Passed to ``tqdm``.
+
+    Returns
+    -------
+    tqdm.tqdm
+    """
+    return tqdm(disable=disable or not shows_progress(file), file=file, **kwargs)
+
+
 def cap_n_jobs(n_jobs: int | None) -> int | None:
     """Cap a positive ``n_jobs`` at the machine's cores, warning once per value.
 
@@ -89,7 +136,8 @@ def parallel_imap(
         joblib's ``n_jobs``; ``None`` means one worker unless a
         ``joblib.parallel_backend`` context says otherwise (``"dask"`` works).
     verbose : int or bool
-        Show a progress bar (clips done, rate, time left) when truthy.
+        Show a progress bar (clips done, rate, time left) when truthy, on a
+        terminal or in a notebook only (:func:`progress_bar`).
     desc : str
         Label of the progress bar.
     args : iterable of tuple, optional
@@ -121,7 +169,8 @@ def parallel_imap(
         chunks = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_run_chunk)(*task) for task in tasks
         )
-    with tqdm(total=len(items), desc=desc, disable=not verbose, unit="clip", leave=False) as bar:
+    with progress_bar(total=len(items), desc=desc, disable=not verbose, unit="clip",
+                      leave=False) as bar:
         for results in chunks:
             yield from results
             bar.update(len(results))

@@ -17,6 +17,15 @@ its intermediate steps inside ``fit`` and ``transform`` inside ``predict``,
   on (compare augmenting the whole corpus first, then splitting);
 * the classifier trains on every view with its clip's label, so ``y`` keeps
   one entry per clip and stays aligned (see :mod:`sklearn_ser.views`).
+
+Recording conditions
+--------------------
+Besides the reference recipe's operations, a view can imitate the recordings
+users have (:mod:`sklearn_ser.conditions`): ``white``, ``pink``, ``brown`` and
+``babble`` noise at an SNR drawn from ``snr_db``, a ``telephone`` channel, room
+``reverb`` and a lossy ``codec``; ``mixed`` draws one of ``mixed_conditions``
+per clip. Babble is made from *other training clips* of the same ``fit`` call,
+so it never contains a test clip.
 """
 
 from __future__ import annotations
@@ -31,12 +40,16 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from sklearn_ser import conditions
 from sklearn_ser._parallel import parallel_map
 from sklearn_ser._validation import N_JOBS, VERBOSE, RealOrRange
+from sklearn_ser.conditions import change_gain  # public here since the first release
 from sklearn_ser.views import Views, as_clips
 
 #: Reference recipe: each clip clean, with noise, and noisy + pitch-shifted + time-stretched.
 REFERENCE_VIEWS = ("clean", "noise", "noise+pitch+stretch")
+#: Conditions the ``mixed`` operation draws from by default.
+MIXED_CONDITIONS = ("white", "pink", "brown", "babble", "telephone", "reverb")
 
 AmountLike = float | tuple[float, float]
 
@@ -45,11 +58,6 @@ def add_noise(y: np.ndarray, *, amplitude: float, rng: np.random.RandomState) ->
     """Add Gaussian noise of std ``amplitude * U(0, 1) * max(y)`` (the reference recipe)."""
     scale = amplitude * rng.uniform() * np.amax(y)
     return (y + scale * rng.normal(size=y.shape[0])).astype(np.float32)
-
-
-def change_gain(y: np.ndarray, *, gain_db: float) -> np.ndarray:
-    """Scale the waveform by ``gain_db`` decibels."""
-    return (y * 10.0 ** (gain_db / 20.0)).astype(np.float32)
 
 
 def shift_time(y: np.ndarray, *, n_samples: int) -> np.ndarray:
@@ -83,7 +91,10 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
     views : sequence of str, default=("clean", "noise", "noise+pitch+stretch")
         One entry per view; each is ``"clean"`` or a ``+``-joined chain of
         operations applied left to right: ``noise``, ``pitch``, ``stretch``,
-        ``gain``, ``shift``. The default is the reference recipe (3 views).
+        ``gain``, ``shift`` (the reference recipe's), and the recording
+        conditions ``white``, ``pink``, ``brown``, ``babble``, ``telephone``,
+        ``reverb``, ``codec`` and ``mixed`` (see the module docstring). The
+        default is the reference recipe (3 views).
     noise_amplitude : float or (float, float), default=0.025
         Noise std is ``noise_amplitude * U(0, 1) * max(y)``.
     pitch_steps : float or (float, float), default=0.9
@@ -94,6 +105,16 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         Gain in decibels for the ``gain`` operation.
     shift_seconds : float or (float, float), default=(-0.2, 0.2)
         Time shift for the ``shift`` operation (zero-filled).
+    snr_db : float or (float, float), default=(0.0, 30.0)
+        Signal-to-noise ratio of ``white``, ``pink``, ``brown`` and
+        ``babble``, against the speech's active level.
+    rt60 : float or (float, float), default=(0.2, 0.8)
+        Reverberation time (seconds) of ``reverb``.
+    n_talkers : int, default=4
+        Other training clips summed into ``babble``.
+    mixed_conditions : sequence of str, default=("white", "pink", "brown", "babble", \
+"telephone", "reverb")
+        Conditions that ``mixed`` draws from, one per clip and view.
     sr : int, default=22050
         Sample rate of the incoming waveforms (must match the loader).
     random_state : int, RandomState instance or None, default=None
@@ -113,7 +134,8 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         Name of each view (``"clean"`` for the unaugmented clip).
     """
 
-    _OPERATIONS = ("noise", "pitch", "stretch", "gain", "shift")
+    _OPERATIONS = ("noise", "pitch", "stretch", "gain", "shift", "white", "pink", "brown",
+                   "babble", "telephone", "reverb", "codec", "mixed")
 
     _parameter_constraints: dict = {
         "views": [list, tuple],  # the names themselves are checked by _parse_views
@@ -122,6 +144,10 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         "stretch_rate": [RealOrRange(0.0, 100.0, open_low=True)],
         "gain_db": [RealOrRange(-120.0, 120.0)],
         "shift_seconds": [RealOrRange()],
+        "snr_db": [RealOrRange(-30.0, 100.0)],
+        "rt60": [RealOrRange(0.0, 10.0)],
+        "n_talkers": [Interval(Integral, 1, None, closed="left")],
+        "mixed_conditions": [list, tuple],
         "sr": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": N_JOBS,
@@ -137,6 +163,10 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         stretch_rate: AmountLike = 0.7,
         gain_db: AmountLike = (-6.0, 6.0),
         shift_seconds: AmountLike = (-0.2, 0.2),
+        snr_db: AmountLike = (0.0, 30.0),
+        rt60: AmountLike = (0.2, 0.8),
+        n_talkers: int = 4,
+        mixed_conditions: Sequence[str] = MIXED_CONDITIONS,
         sr: int = 22050,
         random_state: int | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -148,6 +178,10 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         self.stretch_rate = stretch_rate
         self.gain_db = gain_db
         self.shift_seconds = shift_seconds
+        self.snr_db = snr_db
+        self.rt60 = rt60
+        self.n_talkers = n_talkers
+        self.mixed_conditions = mixed_conditions
         self.sr = sr
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -194,13 +228,14 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         # results repeat and a feature cache (memory=) recognises the views.
         base = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         seeds = [zlib.crc32(clip.tobytes(), base) for clip in clips]
+        talkers = self._babble_talkers(clips, seeds)
         rows = parallel_map(
             self._augment_clip,
             list(clips),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc="augmenting",
-            args=[(s,) for s in seeds],
+            args=[(s, t) for s, t in zip(seeds, talkers)],
         )
         out = np.empty((len(clips), self.n_views_), dtype=object)
         for i, row in enumerate(rows):
@@ -220,17 +255,40 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         """
         return as_clips(X)
 
-    def _augment_clip(self, y: np.ndarray, seed: int) -> list[np.ndarray]:
+    def _babble_talkers(self, clips: np.ndarray, seeds: list[int]) -> list[list[np.ndarray]]:
+        """For each clip, ``n_talkers`` *other* training clips to make its babble from."""
+        if not any(op in ("babble", "mixed") for chain in self._chains for op in chain):
+            return [[] for _ in clips]
+        if len(clips) < 2:
+            raise ValueError("babble views need at least 2 training clips (other talkers)")
+        talkers = []
+        for i, seed in enumerate(seeds):
+            # Offset the seed so the choice of talkers does not repeat the clip's own draws.
+            picks = np.random.RandomState(seed ^ 0x5BD1E995).choice(
+                len(clips) - 1, size=min(self.n_talkers, len(clips) - 1), replace=False)
+            talkers.append([clips[j + (j >= i)] for j in picks])  # skip the clip itself
+        return talkers
+
+    def _augment_clip(self, y: np.ndarray, seed: int,
+                      talkers: list[np.ndarray] | None = None) -> list[np.ndarray]:
         rng = np.random.RandomState(seed)
         out = []
         for chain in self._chains:
             z = y
             for op in chain:
-                z = self._apply(op, z, rng)
+                z = self._apply(op, z, rng, talkers or [])
             out.append(z)
         return out
 
-    def _apply(self, op: str, y: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    def _apply(self, op: str, y: np.ndarray, rng: np.random.RandomState,
+               talkers: list[np.ndarray]) -> np.ndarray:
+        if op == "mixed":
+            op = self.mixed_conditions[rng.randint(len(self.mixed_conditions))]
+        if op in conditions.CONDITIONS and op != "gain":
+            return conditions.degrade(
+                y, op, sr=self.sr, rng=rng, snr_db=_draw(self.snr_db, rng),
+                rt60=_draw(self.rt60, rng), others=talkers, n_talkers=len(talkers) or 1,
+            )
         if op == "noise":
             return add_noise(y, amplitude=_draw(self.noise_amplitude, rng), rng=rng)
         if op == "pitch":
@@ -260,6 +318,15 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
                     f"known: 'clean', {', '.join(map(repr, self._OPERATIONS))}"
                 )
             chains.append(ops)
+        if any("mixed" in chain for chain in chains):
+            bad = [c for c in self.mixed_conditions
+                   if c not in conditions.CONDITIONS or c == "gain"]
+            if isinstance(self.mixed_conditions, str) or not self.mixed_conditions or bad:
+                raise ValueError(
+                    f"mixed_conditions must be a non-empty sequence of "
+                    f"{', '.join(c for c in conditions.CONDITIONS if c != 'gain')}; "
+                    f"got {self.mixed_conditions!r}"
+                )
         return chains
 
     def __sklearn_tags__(self):

@@ -6,7 +6,17 @@ about new speakers. :func:`evaluate` runs the protocols that matter --
 speaker-independent k-fold, leave-one-speaker-out, leave-one-corpus-out --
 and, for comparison, the optimistic random clip split, fitting each fold
 once and collecting per-fold scores, the pooled classification report and
-the confusion matrix.
+the confusion matrix. :func:`cross_corpus` trains on chosen corpora and tests
+on others.
+
+Corpora label different emotions (TESS has no calm). A fold scores only the
+classes present in both its training clips and its test clips (reported as
+``scored_classes``): test clips of a class the model never saw are left out.
+Predictions of a class the test clips lack still count as errors. The
+``shared_*`` metrics restrict the decision itself to the scored classes
+(argmax of ``predict_proba`` over them), the usual cross-corpus measure
+"UAR on the shared classes"; they are reported next to, never instead of,
+the unrestricted ones.
 
 >>> from sklearn_ser.datasets import load_ravdess  # doctest: +SKIP
 >>> from sklearn_ser import make_ser_pipeline  # doctest: +SKIP
@@ -39,14 +49,16 @@ from sklearn.model_selection import (
     StratifiedGroupKFold,
     StratifiedShuffleSplit,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.parallel import Parallel, delayed
 
 from sklearn_ser.adaptation import uses_speaker_ids
 
 __all__ = [
-    "PROTOCOLS", "EvaluationResult", "evaluate", "fold_metrics", "label_order",
-    "speaker_split", "to_json_types",
+    "PROTOCOLS", "EvaluationResult", "cross_corpus", "evaluate", "fold_metrics",
+    "label_order", "speaker_split", "to_json_types",
 ]
 
 #: Protocol names :func:`evaluate` accepts, with what they split on.
@@ -58,8 +70,14 @@ PROTOCOLS: dict[str, str] = {
     "random_clip": "StratifiedShuffleSplit on clips; OPTIMISTIC, speakers leak",
 }
 
-#: Per-fold metrics, each computed on the fold's test clips.
+#: Per-fold metrics, each computed on the fold's scored test clips.
 METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_f1")
+#: The same metrics with the decision restricted to the fold's scored classes
+#: (argmax of ``predict_proba`` over them); NaN for an estimator without it.
+SHARED_METRICS: tuple[str, ...] = tuple(f"shared_{m}" for m in METRICS)
+
+#: What ``evaluate(sample_weight=...)`` computes per fold by name.
+WEIGHT_MODES: tuple[str, ...] = ("corpus", "corpus_class")
 
 
 @dataclass
@@ -71,12 +89,19 @@ class EvaluationResult:
     protocol : str
         Protocol name (or the splitter's class name).
     fold_scores : pandas.DataFrame
-        One row per fold: ``fold``, ``n_train``, ``n_test``, ``accuracy``,
-        ``balanced_accuracy`` (unweighted average recall, UAR), ``macro_f1``,
+        One row per fold: ``fold``, ``n_train``, ``n_test``,
+        ``scored_classes`` (the classes of both the training and the test
+        clips: the only ones scored), ``n_scored`` (test clips of those
+        classes), ``accuracy``, ``balanced_accuracy`` (unweighted average
+        recall, UAR), ``macro_f1`` (over the scored clips; a prediction of
+        any other class is an error), ``shared_accuracy``,
+        ``shared_balanced_accuracy``, ``shared_macro_f1`` (the decision
+        restricted to the scored classes; NaN without ``predict_proba``),
         ``test_speakers`` and ``test_corpora`` (lists), ``fit_time``,
         ``score_time`` (seconds).
     y_true, y_pred : ndarray
-        Test labels and predictions of all folds, concatenated in fold order.
+        Labels and predictions of the scored test clips of all folds,
+        concatenated in fold order.
     test_index : ndarray of int
         Position in ``X`` of each entry of ``y_true``/``y_pred``.
     labels : list of str
@@ -96,6 +121,9 @@ class EvaluationResult:
         speaker's unlabeled test clips (:mod:`sklearn_ser.adaptation`): a
         different protocol from speaker-independent testing, never to be
         compared with or averaged into speaker-independent numbers.
+    y_pred_shared : ndarray or None
+        Predictions restricted to each fold's scored classes, aligned with
+        ``y_true``; None when the estimator has no ``predict_proba``.
     """
 
     protocol: str
@@ -109,6 +137,7 @@ class EvaluationResult:
     confusion_matrix: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]] = field(repr=False)
     speaker_adaptive: bool = False
+    y_pred_shared: np.ndarray | None = None
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation of the per-fold metrics.
@@ -116,10 +145,13 @@ class EvaluationResult:
         Returns
         -------
         pandas.DataFrame
-            Index: the metrics; columns ``mean`` and ``std`` (population
-            standard deviation over folds, 0 for a single fold).
+            Index: the metrics (:data:`METRICS`, then :data:`SHARED_METRICS`
+            when the estimator has ``predict_proba``); columns ``mean`` and
+            ``std`` (population standard deviation over folds, 0 for a
+            single fold). Folds with no scored clip are left out.
         """
-        scores = self.fold_scores[list(METRICS)].astype(float)
+        names = [m for m in METRICS + SHARED_METRICS if m in self.fold_scores]
+        scores = self.fold_scores[names].astype(float).dropna(axis=1, how="all")
         return pd.DataFrame({"mean": scores.mean(), "std": scores.std(ddof=0)})
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,7 +166,9 @@ class EvaluationResult:
             test indices of each fold).
         """
         folds = [
-            {key: to_json_types(value) for key, value in row.items()}
+            # NaN (a metric a fold could not compute) is not JSON: null instead.
+            {key: None if isinstance(value, float) and np.isnan(value) else to_json_types(value)
+             for key, value in row.items()}
             for row in self.fold_scores.to_dict(orient="records")
         ]
         summary = {
@@ -162,7 +196,41 @@ class EvaluationResult:
             f"  {metric}: {row['mean']:.3f} +/- {row['std']:.3f}"
             for metric, row in summary.iterrows()
         ]
+        lines += self.scoring_lines()
         return "\n".join(lines) + "\n\n" + self.classification_report_text
+
+    def scoring_lines(self) -> list[str]:
+        """One line per fold saying what was scored, when it matters.
+
+        For corpus protocols (a fold per test corpus) and whenever a fold
+        left test clips unscored (their class was not in its training
+        clips): the test corpora, the scored classes, the unscored clips,
+        UAR and, where available, UAR with the decision restricted to the
+        scored classes. Empty otherwise.
+
+        Returns
+        -------
+        list of str
+        """
+        frame = self.fold_scores
+        if "scored_classes" not in frame:
+            return []
+        by_corpus = "corpus" in self.protocol
+        if not by_corpus and (frame["n_scored"] == frame["n_test"]).all():
+            return []
+        lines = []
+        for _, row in frame.iterrows():
+            corpora = row.get("test_corpora")
+            held = f" test {'+'.join(map(str, corpora))}:" if corpora is not None else ""
+            classes = [str(c) for c in row["scored_classes"]]
+            line = (f"  fold {int(row['fold'])}{held} scored {len(classes)} classes "
+                    f"({', '.join(classes)}), {int(row['n_test'] - row['n_scored'])} test clips "
+                    f"of other classes not scored; UAR {row['balanced_accuracy']:.3f}")
+            shared = row.get("shared_balanced_accuracy")
+            if shared is not None and not pd.isna(shared):
+                line += f", UAR deciding among the scored classes only {shared:.3f}"
+            lines.append(line)
+        return lines
 
 
 def to_json_types(value: Any) -> Any:
@@ -275,22 +343,137 @@ def _splits(
     return protocol, [(np.asarray(tr), np.asarray(te)) for tr, te in split]
 
 
-def _fit_and_predict(estimator, X, y, train, test, fit_params, groups=None):
-    """Fit on ``train``, predict ``test``; with ``groups``, route speaker ids to both.
+def _fit_and_predict(estimator, X, y, train, test, fit_params, groups=None,
+                     sample_weight=None, routing=False):
+    """Fit a clone on ``train``, predict ``test``: labels, probabilities, classes, times.
 
-    Each side gets only its own clips' speaker ids, so a test speaker's statistics
-    come from that speaker's test clips alone.
+    ``fit_params`` are already this fold's. With ``groups``, each side gets only its
+    own clips' speaker ids (metadata routing), so a test speaker's statistics come
+    from that speaker's test clips alone. ``sample_weight`` (the training clips')
+    goes to the final step: as ``<step>__sample_weight`` without routing, as a
+    routed ``sample_weight`` with it.
     """
     est = clone(estimator)
-    with config_context(enable_metadata_routing=groups is not None):
-        side = {} if groups is None else {"groups": groups[train]}
+    with config_context(enable_metadata_routing=routing):
+        params = dict(fit_params)
+        if groups is not None:
+            params["groups"] = groups[train]
+        if sample_weight is not None:
+            params[_weight_key(est, routing)] = sample_weight
         start = time.perf_counter()
-        est.fit(_safe_indexing(X, train), y[train], **fit_params, **side)
+        est.fit(_safe_indexing(X, train), y[train], **params)
         fit_time = time.perf_counter() - start
         side = {} if groups is None else {"groups": groups[test]}
         start = time.perf_counter()
-        pred = np.asarray(est.predict(_safe_indexing(X, test), **side))
-    return pred, fit_time, time.perf_counter() - start
+        pred, proba, classes = _predict_with_proba(est, _safe_indexing(X, test), side)
+    return pred, proba, classes, fit_time, time.perf_counter() - start
+
+
+def _weight_key(est: Any, routing: bool) -> str:
+    """The fit parameter that carries ``sample_weight`` to ``est``'s classifier."""
+    if routing:
+        if not get_routing_for_object(est).consumes("fit", ["sample_weight"]):
+            # Nothing asked for the weights: the final step (of this fold's clone) does.
+            final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+            try:
+                final.set_fit_request(sample_weight=True)
+            except AttributeError:
+                raise ValueError(
+                    f"sample_weight was given but {type(final).__name__}.fit takes no "
+                    "sample_weight"
+                ) from None
+        return "sample_weight"
+    if isinstance(est, Pipeline):
+        return f"{est.steps[-1][0]}__sample_weight"
+    return "sample_weight"
+
+
+def _predict_with_proba(est: Any, X: Any, side: dict[str, Any]):
+    """Predicted labels, and class probabilities and classes when the estimator has them.
+
+    For a pipeline the transforms run once and the final step gives both
+    (the encoder is the expensive part); otherwise ``predict`` and
+    ``predict_proba`` are called separately.
+    """
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else None
+    if (final is not None and len(est.steps) > 1 and hasattr(final, "predict_proba")
+            and not (side and get_routing_for_object(final).consumes("predict", list(side)))):
+        Xt = est[:-1].transform(X, **side)
+        return np.asarray(final.predict(Xt)), np.asarray(final.predict_proba(Xt)), \
+            np.asarray(final.classes_)
+    pred = np.asarray(est.predict(X, **side))
+    if not hasattr(est, "predict_proba"):
+        return pred, None, None
+    return pred, np.asarray(est.predict_proba(X, **side)), np.asarray(est.classes_)
+
+
+def _fold_params(params: dict[str, Any], n: int, index: np.ndarray) -> dict[str, Any]:
+    """This fold's fit parameters: per-clip arrays (length ``n``) sliced to ``index``."""
+    return {
+        key: _safe_indexing(value, index)
+        if isinstance(value, np.ndarray | list | pd.Series) and len(value) == n
+        else value
+        for key, value in params.items()
+    }
+
+
+def _check_sample_weight(
+    sample_weight: Any, n: int, corpus: np.ndarray | None, fit_params: dict[str, Any]
+) -> Any:
+    if sample_weight is None:
+        return None
+    if any(key.split("__")[-1] == "sample_weight" for key in fit_params):
+        raise ValueError(
+            "sample_weight is given both as a parameter and in fit_params; give it once"
+        )
+    if isinstance(sample_weight, str):
+        if sample_weight not in WEIGHT_MODES:
+            raise ValueError(
+                f"sample_weight must be an array of per-clip weights or one of "
+                f"{list(WEIGHT_MODES)}, got {sample_weight!r}"
+            )
+        if corpus is None:
+            raise ValueError(
+                f"sample_weight={sample_weight!r} needs the corpus of each clip: pass "
+                "corpus= (e.g. data.corpus of a loader)"
+            )
+        return sample_weight
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n,):
+        raise ValueError(f"sample_weight has shape {weights.shape}, expected ({n},)")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    return weights
+
+
+def _fold_weights(sample_weight: Any, y: np.ndarray, corpus: np.ndarray | None,
+                  train: np.ndarray) -> np.ndarray | None:
+    """The training clips' weights: sliced, or computed from the training clips alone."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, str):
+        from sklearn_ser.datasets import corpus_weights
+
+        return corpus_weights(corpus[train], y[train], by=sample_weight)
+    return sample_weight[train]
+
+
+def _scored_classes(y_train: np.ndarray, y_test: np.ndarray) -> list:
+    """Classes of both sides, in the common label order: the only ones a fold scores."""
+    seen = set(np.unique(y_train).tolist())
+    return [label for label in label_order(np.unique(y_test)) if label in seen]
+
+
+def _restricted_predictions(proba: np.ndarray | None, classes: np.ndarray | None,
+                            scored: list) -> np.ndarray | None:
+    """Argmax of the probabilities over the scored classes only."""
+    if proba is None or not scored:
+        return None
+    wanted = set(scored)
+    columns = [i for i, label in enumerate(classes.tolist()) if label in wanted]
+    if not columns:
+        return None
+    return classes[columns][np.argmax(proba[:, columns], axis=1)]
 
 
 def fold_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -329,6 +512,7 @@ def evaluate(
     random_state: int | np.random.RandomState | None = None,
     labels: list[str] | None = None,
     fit_params: dict[str, Any] | None = None,
+    sample_weight: Any = None,
     speaker_adaptation: bool | str = "auto",
     n_jobs: int | None = None,
     verbose: int = 0,
@@ -337,7 +521,10 @@ def evaluate(
 
     Each fold fits a clone of ``estimator`` once on its training clips and
     predicts its test clips; augmentation inside a pipeline therefore only
-    ever sees training clips.
+    ever sees training clips. A fold scores the classes present in both its
+    training and its test clips (see the module description); with
+    ``predict_proba``, the ``shared_*`` metrics also restrict the decision
+    to those classes.
 
     Parameters
     ----------
@@ -380,7 +567,17 @@ def evaluate(
         labels present, in :data:`sklearn_ser.datasets.LABELS` order when
         they belong to it, else sorted.
     fit_params : dict, default=None
-        Passed to ``estimator.fit``.
+        Passed to ``estimator.fit``; per-clip arrays (length ``n_samples``)
+        are cut to each fold's training clips.
+    sample_weight : array-like of shape (n_samples,), "corpus", "corpus_class" or None
+        Per-clip training weights, cut to each fold's training clips, or the
+        name of the :func:`sklearn_ser.datasets.corpus_weights` mode, then
+        computed from each fold's training clips (so in
+        ``"leave_one_corpus_out"`` the training corpora weigh the same). They
+        reach the final step as ``<step>__sample_weight``; with metadata
+        routing (speaker adaptation, or routing enabled globally) as a routed
+        ``sample_weight``, requested from the final step when no step asks
+        for it.
     speaker_adaptation : bool or "auto", default="auto"
         Pass each side's speaker ids (``groups``) to ``fit`` and ``predict``
         through metadata routing, so that a speaker-adaptive pipeline
@@ -403,8 +600,8 @@ def evaluate(
     Raises
     ------
     ValueError
-        For an unknown protocol, or when the protocol's groups are missing
-        or too few.
+        For an unknown protocol, when the protocol's groups are missing or
+        too few, or for bad ``sample_weight``.
     """
     if y is None and hasattr(X, "filenames") and hasattr(X, "target"):
         data = X
@@ -429,35 +626,91 @@ def evaluate(
         test_size=test_size,
         random_state=random_state,
     )
+    return _run(
+        estimator, X, y, groups, corpus, name, splits, labels=labels,
+        fit_params=fit_params or {}, sample_weight=sample_weight,
+        speaker_adaptation=speaker_adaptation, n_jobs=n_jobs, verbose=verbose,
+    )
+
+
+def _run(
+    estimator: Any,
+    X: Any,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    corpus: np.ndarray | None,
+    name: str,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    labels: list | None,
+    fit_params: dict[str, Any],
+    sample_weight: Any,
+    speaker_adaptation: bool | str,
+    n_jobs: int | None,
+    verbose: int,
+) -> EvaluationResult:
+    """Fit and score every split: the body of :func:`evaluate` and :func:`cross_corpus`."""
+    n = len(y)
+    sample_weight = _check_sample_weight(sample_weight, n, corpus, fit_params)
     if speaker_adaptation == "auto":
         speaker_adaptation = uses_speaker_ids(estimator)
     if speaker_adaptation:
-        _check_groups(groups, len(y), "speaker adaptation", min_groups=1)
+        _check_groups(groups, n, "speaker adaptation", min_groups=1)
         name = f"{name}+speaker_adaptation"
     routed_groups = groups if speaker_adaptation else None
+    from sklearn import get_config
+
+    routing = routed_groups is not None or get_config()["enable_metadata_routing"]
     outputs = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_and_predict)(estimator, X, y, train, test, fit_params or {}, routed_groups)
+        delayed(_fit_and_predict)(
+            estimator, X, y, train, test, _fold_params(fit_params, n, train), routed_groups,
+            _fold_weights(sample_weight, y, corpus, train), routing,
+        )
         for train, test in splits
     )
 
-    rows = []
-    for fold, ((train, test), (pred, fit_time, score_time)) in enumerate(zip(splits, outputs)):
-        row = {"fold": fold, "n_train": len(train), "n_test": len(test)}
-        row.update(fold_metrics(y[test], pred))
+    rows, kept, shared_parts = [], [], []
+    for fold, ((train, test), output) in enumerate(zip(splits, outputs)):
+        pred, proba, classes, fit_time, score_time = output
+        scored = _scored_classes(y[train], y[test])
+        mask = np.isin(y[test], np.asarray(scored, dtype=object)) if scored else \
+            np.zeros(len(test), dtype=bool)
+        shared = _restricted_predictions(proba, classes, scored)
+        row = {"fold": fold, "n_train": len(train), "n_test": len(test),
+               "scored_classes": list(scored), "n_scored": int(mask.sum())}
+        row.update(_metrics_or_nan(y[test][mask], pred[mask], METRICS))
+        shared_scores = (_metrics_or_nan(y[test][mask], shared[mask], METRICS)
+                         if shared is not None else dict.fromkeys(METRICS, np.nan))
+        row.update({f"shared_{m}": v for m, v in shared_scores.items()})
         row["test_speakers"] = sorted(set(groups[test].tolist())) if groups is not None else None
         row["test_corpora"] = sorted(set(corpus[test].tolist())) if corpus is not None else None
         row["fit_time"] = fit_time
         row["score_time"] = score_time
         rows.append(row)
+        kept.append((test[mask], pred[mask]))
+        shared_parts.append(None if shared is None else shared[mask])
+        if not mask.any():
+            warnings.warn(
+                f"{name} fold {fold}: no test clip has a class of the training clips "
+                f"(test classes {label_order(np.unique(y[test]))}); nothing scored",
+                UserWarning, stacklevel=3,
+            )
         if verbose > 0:
             print(
-                f"[evaluate] {name} fold {fold}: n_test={len(test)} "
-                + " ".join(f"{m}={row[m]:.3f}" for m in METRICS)
+                f"[evaluate] {name} fold {fold}: n_test={len(test)} n_scored={row['n_scored']} "
+                + " ".join(f"{m}={row[m]:.3f}" for m in METRICS + SHARED_METRICS)
             )
 
-    y_true = np.concatenate([y[test] for _, test in splits])
-    y_pred = np.concatenate([pred for pred, _, _ in outputs])
-    test_index = np.concatenate([test for _, test in splits])
+    test_index = np.concatenate([index for index, _ in kept])
+    if len(test_index) == 0:
+        raise ValueError(
+            f"{name}: no fold scored a test clip: the test clips of every fold have only "
+            "classes its training clips lack"
+        )
+    y_true = y[test_index]
+    y_pred = np.concatenate([pred for _, pred in kept])
+    y_pred_shared = (None if any(part is None for part in shared_parts)
+                     else np.concatenate(shared_parts))
     if labels is None:
         labels = label_order(np.concatenate([y_true, y_pred]))
     report_args = dict(labels=labels, zero_division=0)
@@ -475,4 +728,145 @@ def evaluate(
         confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels),
         splits=splits,
         speaker_adaptive=bool(speaker_adaptation),
+        y_pred_shared=y_pred_shared,
     )
+
+
+def _metrics_or_nan(y_true: np.ndarray, y_pred: np.ndarray, names) -> dict[str, float]:
+    return fold_metrics(y_true, y_pred) if len(y_true) else dict.fromkeys(names, np.nan)
+
+
+def cross_corpus(
+    estimator: Any,
+    data: Any,
+    *,
+    train: str | list[str] | tuple[str, ...],
+    test: str | list[str] | tuple[str, ...],
+    classes: list[str] | tuple[str, ...] | None = None,
+    test_classes: list[str] | tuple[str, ...] | None = None,
+    X: Any = None,
+    groups: Any = None,
+    sample_weight: Any = None,
+    fit_params: dict[str, Any] | None = None,
+    speaker_adaptation: bool | str = "auto",
+    labels: list[str] | None = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> EvaluationResult:
+    """Train on some corpora, test on others: one fold per test corpus.
+
+    The directed form of ``evaluate(..., protocol="leave_one_corpus_out")``
+    (which trains on all corpora but the held-out one, for each): e.g.
+    RAVDESS -> TESS and TESS -> RAVDESS are two calls. Scoring follows
+    :func:`evaluate`: only classes of both the training clips and the test
+    corpus are scored (``fold_scores["scored_classes"]``), and the
+    ``shared_*`` metrics restrict the decision to them -- the "UAR on the
+    shared classes" of the cross-corpus literature.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Classifier, e.g. ``make_ser_pipeline("recommended")``; cloned per fold.
+    data : Bunch
+        A dataset from :mod:`sklearn_ser.datasets` (e.g. :func:`~sklearn_ser.datasets.load_corpora`)
+        with ``filenames``, ``target``, ``speaker`` and ``corpus``.
+    train : str or sequence of str
+        Corpus name(s) to train on (values of ``data.corpus``).
+    test : str or sequence of str
+        Corpus name(s) to test on, one fold each; none of them in ``train``.
+    classes : sequence of str, default=None
+        Keep only clips of these labels, on both sides (e.g. the four
+        classes ``("neutral", "happy", "sad", "angry")``); None keeps all.
+    test_classes : sequence of str, default=None
+        Keep only clips of these labels on the test side, after ``classes``:
+        a model trained on every class, scored on a few (with the
+        ``shared_*`` metrics deciding among those few).
+    X : array-like of shape (n_clips,), default=None
+        The clips in ``data`` order, instead of ``data.filenames`` (e.g.
+        waveforms of degraded copies).
+    groups : array-like of shape (n_clips,), default=None
+        Ids routed to a speaker-adaptive estimator (default ``data.speaker``;
+        ``data.corpus`` for one group per recording setting).
+    sample_weight : array-like of shape (n_clips,), "corpus", "corpus_class" or None
+        Training weights, as in :func:`evaluate` (names are computed from the
+        training clips).
+    fit_params : dict, default=None
+        Passed to ``estimator.fit``; per-clip arrays are cut to the training
+        clips.
+    speaker_adaptation : bool or "auto", default="auto"
+        As in :func:`evaluate`.
+    labels : list of str, default=None
+        Label order of the report and the confusion matrix.
+    n_jobs : int, default=None
+        Folds fitted in parallel.
+    verbose : int, default=0
+        Print each fold's scores when > 0.
+
+    Returns
+    -------
+    EvaluationResult
+        Protocol ``"cross_corpus:<train>-><test>"`` (``+`` joins several
+        names); ``test_index`` and the splits index into ``data``.
+
+    Raises
+    ------
+    ValueError
+        For a corpus not in ``data``, a corpus on both sides, a class not in
+        ``data`` or no clip left on a side.
+
+    Examples
+    --------
+    >>> from sklearn_ser.datasets import load_corpora  # doctest: +SKIP
+    >>> data = load_corpora({"ravdess": "ravdess/", "tess": "tess/"})  # doctest: +SKIP
+    >>> result = cross_corpus(make_ser_pipeline("recommended"), data,
+    ...                       train="ravdess", test="tess")  # doctest: +SKIP
+    >>> result.fold_scores[["scored_classes", "balanced_accuracy",
+    ...                     "shared_balanced_accuracy"]]  # doctest: +SKIP
+    """
+    train_names = [train] if isinstance(train, str) else list(train)
+    test_names = [test] if isinstance(test, str) else list(test)
+    corpus = np.asarray(data.corpus).astype(str)
+    y = np.asarray(data.target)
+    known = sorted(set(corpus.tolist()))
+    for what, names in (("train", train_names), ("test", test_names)):
+        if not names:
+            raise ValueError(f"{what} must name at least one corpus")
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ValueError(f"{what} names corpora not in the data: {unknown}; "
+                             f"the data have {known}")
+    both = sorted(set(train_names) & set(test_names))
+    if both:
+        raise ValueError(f"corpora on both the training and the test side: {both}")
+    keep = _keep_classes(y, classes, "classes")
+    test_keep = keep & _keep_classes(y, test_classes, "test_classes")
+    train_index = np.flatnonzero(keep & np.isin(corpus, train_names))
+    if len(train_index) == 0:
+        raise ValueError(f"no clip of {train_names} left for training")
+    splits = []
+    for name in test_names:
+        test_index = np.flatnonzero(test_keep & (corpus == name))
+        if len(test_index) == 0:
+            raise ValueError(f"no clip of test corpus {name!r} left")
+        splits.append((train_index, test_index))
+    X = data.filenames if X is None else X
+    if (X.shape[0] if hasattr(X, "shape") else len(X)) != len(y):
+        raise ValueError(f"X has {len(X)} entries for {len(y)} clips in data")
+    groups = np.asarray(data.speaker if groups is None else groups)
+    protocol = f"cross_corpus:{'+'.join(train_names)}->{'+'.join(test_names)}"
+    return _run(
+        estimator, X, y, groups, corpus, protocol, splits, labels=labels,
+        fit_params=fit_params or {}, sample_weight=sample_weight,
+        speaker_adaptation=speaker_adaptation, n_jobs=n_jobs, verbose=verbose,
+    )
+
+
+def _keep_classes(y: np.ndarray, classes: Any, what: str) -> np.ndarray:
+    """Mask of the clips whose label is in ``classes`` (all clips for None)."""
+    if classes is None:
+        return np.ones(len(y), dtype=bool)
+    classes = [classes] if isinstance(classes, str) else list(classes)
+    missing = sorted(set(classes) - set(y.tolist()))
+    if missing:
+        raise ValueError(f"{what} not in the data: {missing}")
+    return np.isin(y, np.asarray(classes, dtype=object))

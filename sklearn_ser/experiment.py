@@ -31,6 +31,7 @@ from sklearn_ser.pipeline import AUDIO_STEPS, CACHING_STEPS, CNN, FEATURES
 __all__ = [
     "DEFAULT_N_SPLITS",
     "ExperimentResult",
+    "check_output_locations",
     "describe_data",
     "resolve_n_splits",
     "run_experiment",
@@ -160,8 +161,6 @@ def without_runtime_settings(pipeline: Any) -> Any:
     -------
     pipeline : Pipeline
     """
-    from sklearn_ser._scikeras_compat import clear_fitted_callbacks
-
     steps = pipeline.named_steps
     for name in AUDIO_STEPS:
         if name in steps:
@@ -171,9 +170,49 @@ def without_runtime_settings(pipeline: Any) -> Any:
             steps[name].set_params(memory=None)
     cnn = steps.get(CNN)
     if cnn is not None and cnn.get_params().get("callbacks") is not None:
+        # Only a network pipeline gets here: the SciKeras module imports TensorFlow.
+        from sklearn_ser._scikeras_compat import clear_fitted_callbacks
+
         cnn.set_params(callbacks=None)
         clear_fitted_callbacks(cnn)
     return pipeline
+
+
+def check_output_locations(
+    *,
+    model_path: str | os.PathLike | None = None,
+    export_dir: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
+) -> None:
+    """Make sure every output of :func:`run_experiment` can be written, before any work.
+
+    The model file's folder and the report folder are created and a file is
+    written and removed in each; the export folder must be a new folder or an
+    earlier export, in a writable folder. :func:`run_experiment` calls this
+    first, so that a bad location fails in a second, not after the evaluation
+    and the fit.
+
+    Parameters
+    ----------
+    model_path, export_dir, report_dir : str or path-like or None
+        As for :func:`run_experiment`; None is not checked.
+
+    Raises
+    ------
+    OSError
+        Naming the location that cannot be written.
+    ValueError
+        If ``export_dir`` holds files that are not part of a model export.
+    """
+    from sklearn_ser._io import check_writable_file, check_writable_folder
+    from sklearn_ser.persistence._export import check_export_destination
+
+    if model_path is not None:
+        check_writable_file(model_path)
+    if report_dir is not None:
+        check_writable_folder(report_dir)
+    if export_dir is not None:
+        check_export_destination(export_dir)
 
 
 def run_experiment(
@@ -227,11 +266,18 @@ def run_experiment(
     Returns
     -------
     ExperimentResult
+
+    Raises
+    ------
+    OSError, ValueError
+        Before any audio is read, if an output location cannot be written
+        (:func:`check_output_locations`).
     """
     from sklearn_ser._validation import check_labels
     from sklearn_ser.evaluation import evaluate
 
     check_labels(data.target, what="the training data")  # before any audio is read
+    check_output_locations(model_path=model_path, export_dir=export_dir, report_dir=report_dir)
     metadata = dict(metadata or {})
     evaluation = None
     if protocol != "none":

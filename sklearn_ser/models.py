@@ -531,10 +531,11 @@ class EpochProgressBar(keras.callbacks.Callback):
         """Open the bar (one step per epoch)."""
         import sys
 
-        from tqdm.auto import tqdm
+        from sklearn_ser._parallel import progress_bar
 
-        self._bar = tqdm(total=self.params.get("epochs"), desc=self.desc, unit="epoch",
-                         leave=False, file=sys.stderr)
+        # Drawn on a terminal or in a notebook only: no \r frames in logs and pipes.
+        self._bar = progress_bar(total=self.params.get("epochs"), desc=self.desc,
+                                 unit="epoch", leave=False, file=sys.stderr)
 
     def on_epoch_end(self, epoch, logs=None):
         """Advance the bar and show the epoch's loss and accuracy."""

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 # evaluation owns the metric definitions and the label order; reuse them.
+from sklearn_ser._io import save_figure, write_text
 from sklearn_ser.evaluation import fold_metrics, label_order, to_json_types
 from sklearn_ser.pipeline import AUGMENT, FEATURES, LOAD
 
@@ -189,7 +190,8 @@ def write_report(
     Parameters
     ----------
     directory : str or path-like
-        Output folder (created if missing; files in it are overwritten).
+        Output folder (created if missing; files in it are overwritten, each
+        in one step: a reader sees the old file or the new one).
     y_true, y_pred : array-like, default=None
         True and predicted labels. Not needed when ``evaluation`` is given
         (its pooled test predictions are used).
@@ -249,7 +251,7 @@ def write_report(
     if extra:
         payload["extra"] = to_json_types(dict(extra))
     written["report.json"] = directory / "report.json"
-    written["report.json"].write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    write_text(written["report.json"], json.dumps(payload, indent=2, default=str) + "\n")
 
     lines = [title, "=" * len(title), ""]
     for key, value in (extra or {}).items():
@@ -270,7 +272,7 @@ def write_report(
     lines += [summary["classification_report_text"], _matrix_text(
         summary["confusion_matrix"], summary["labels"]), ""]
     written["report.txt"] = directory / "report.txt"
-    written["report.txt"].write_text("\n".join(lines))
+    write_text(written["report.txt"], "\n".join(lines))
 
     what = f" - {evaluation.protocol}" if evaluation is not None else ""
     fig = plot_confusion_matrix(y_true, y_pred, labels=summary["labels"])
@@ -280,7 +282,7 @@ def write_report(
         fontsize=10,
     )
     written["confusion_matrix.png"] = directory / "confusion_matrix.png"
-    fig.savefig(written["confusion_matrix.png"], dpi=120)
+    save_figure(fig, written["confusion_matrix.png"], dpi=120)
     plt.close(fig)
 
     if history and history.get("loss"):
@@ -291,7 +293,7 @@ def write_report(
             + ("" if held_out else " (training clips only: no validation split)"),
         )
         written["training_curves.png"] = directory / "training_curves.png"
-        fig.savefig(written["training_curves.png"], dpi=120)
+        save_figure(fig, written["training_curves.png"], dpi=120)
         plt.close(fig)
 
     if feature_image is not None:
@@ -302,6 +304,6 @@ def write_report(
             "(each block scaled to its own range)",
         )
         written["feature_image.png"] = directory / "feature_image.png"
-        fig.savefig(written["feature_image.png"], dpi=120)
+        save_figure(fig, written["feature_image.png"], dpi=120)
         plt.close(fig)
     return written

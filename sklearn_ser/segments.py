@@ -33,6 +33,7 @@ from sklearn_ser.audio import (
     condition_waveform,
     stream_audio,
 )
+from sklearn_ser.pipeline import LOAD
 
 __all__ = ["NO_SPEECH", "predict_segments", "stream_audio"]
 
@@ -183,10 +184,10 @@ def _check_model(model) -> AudioLoader:
     from sklearn.pipeline import Pipeline
 
     if not (isinstance(model, Pipeline) and len(model.steps) >= 2
-            and model.steps[0][0] == "load" and isinstance(model.steps[0][1], AudioLoader)):
+            and model.steps[0][0] == LOAD and isinstance(model.steps[0][1], AudioLoader)):
         raise TypeError(
             "model must be a fitted Pipeline of sklearn_ser whose first step is the "
-            "AudioLoader named 'load' (as make_ser_pipeline builds), got "
+            f"AudioLoader named {LOAD!r} (as make_ser_pipeline builds), got "
             f"{type(model).__name__}"
         )
     if not hasattr(model, "classes_"):
@@ -361,7 +362,8 @@ def predict_segments(
         if not pending:
             return
         waves = as_waveform_array([
-            condition_waveform(w, sr=sr, duration=loader.duration, trim_db=loader.trim_db)
+            condition_waveform(w, sr=sr, duration=loader.duration, trim_db=loader.trim_db,
+                               trim_floor_db=getattr(loader, "trim_floor_db", None))
             for _, w in pending
         ])
         if route:

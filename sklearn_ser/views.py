@@ -130,23 +130,34 @@ def map_views(func: Callable[[np.ndarray], np.ndarray], X: Any) -> Any:
 def as_clips(X: Any) -> np.ndarray:
     """A batch of 1-D waveforms as a 1-D object array (no copies of the signals).
 
-    Accepts a list/tuple/1-D object array of 1-D float arrays, an (n, 1)
-    object array, or a float array of shape (n_clips, n_samples).
+    Accepts a list/tuple/1-D object array of 1-D float arrays (or lists of
+    numbers), an (n, 1) object array, a float array of shape (n_clips,
+    n_samples), or anything that converts to one of these arrays
+    (``__array__``: a pandas Series, ...). Sparse, complex and non-numeric
+    input is refused.
     """
     if isinstance(X, Views):
         raise TypeError("as_clips got Views: map the computation with map_views")
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse, without importing it
+        raise TypeError("sparse input is not supported: waveforms must be dense arrays")
+    if not isinstance(X, np.ndarray | list | tuple) and hasattr(X, "__array__"):
+        X = np.asarray(X)
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim != 2:
             raise ValueError(
-                f"numeric waveform input must have shape (n_clips, n_samples), got {X.shape}"
+                f"numeric waveform input must have shape (n_clips, n_samples), got {X.shape}. "
+                "Reshape your data: one waveform y is [y] or y.reshape(1, -1)"
             )
+        if np.iscomplexobj(X):
+            raise ValueError("waveforms must be real-valued: complex data is not supported")
         out = np.empty(X.shape[0], dtype=object)
         out[:] = list(X)
         return out
     if not isinstance(X, np.ndarray):
         items = list(X)
         X = np.empty(len(items), dtype=object)
-        X[:] = items
+        for i, item in enumerate(items):  # one by one: numpy would stack equal lengths
+            X[i] = np.asarray(item) if isinstance(item, list | tuple) else item
     if X.ndim == 2 and X.shape[1] == 1:
         X = X[:, 0]
     if X.ndim != 1:
@@ -155,7 +166,8 @@ def as_clips(X: Any) -> np.ndarray:
             "several versions of each clip travel as sklearn_ser.views.Views"
         )
     for w in X:
-        if not (isinstance(w, np.ndarray) and w.ndim == 1):
+        if not (isinstance(w, np.ndarray) and w.ndim == 1
+                and (np.issubdtype(w.dtype, np.floating) or np.issubdtype(w.dtype, np.integer))):
             raise TypeError(
                 "each waveform must be a 1-D numpy array (did you pass file paths to a step "
                 "that expects audio? Put AudioLoader first)"
@@ -237,6 +249,12 @@ class ViewsClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The labels seen in ``fit``.
     n_views_ : int
         Views per clip seen in ``fit`` (1 without augmentation).
+    n_features_in_ : int
+        Number of features seen in ``fit``: the wrapped classifier's (absent
+        if it does not record it).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when ``X`` had string column
+        names (the wrapped classifier's).
 
     Examples
     --------
@@ -272,6 +290,18 @@ class ViewsClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         self.n_views_ = X.n_views if isinstance(X, Views) else 1
         return self
+
+    # The wrapped classifier validates the rows it is fitted on (every view of every clip):
+    # what it learned about the input is this estimator's, as in scikit-learn's meta-estimators.
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen in ``fit`` (the wrapped classifier's)."""
+        return self.estimator_.n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Feature names seen in ``fit`` (the wrapped classifier's)."""
+        return self.estimator_.feature_names_in_
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities per clip (averaged over views if given views).

@@ -1,4 +1,9 @@
-"""Shared fixtures: synthetic speech written once per session, the RAVDESS folder if present."""
+"""Shared fixtures: synthetic speech written once per session, the RAVDESS folder if present.
+
+What a test needs and may lack (real data, the GE2E encoder's weights, torch) makes it skip,
+or fail where CI requires it: SKLEARN_SER_REQUIRE_DATA, SKLEARN_SER_REQUIRE_ENCODER and
+SKLEARN_SER_REQUIRE_TORCH set to 1.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,9 @@ from sklearn_ser.datasets._synthetic import make_emotional_speech
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: Pipeline settings that keep a fit to a few seconds in tests: two cheap
-#: feature blocks, a small version of the reference network, few epochs. The full
-#: reference recipe is exercised separately (features against the oracle,
-#: the network's parameter count).
 #: scikit-learn's estimator checks that apply to estimators whose input is not a 2-D table
 #: (paths, waveforms, images): the data-driven checks feed tabular arrays, so they do not.
+#: Where each estimator's checks run, and why: tests/test_estimator_checks.py.
 API_CHECKS = [
     estimator_checks.check_no_attributes_set_in_init,
     estimator_checks.check_parameters_default_constructible,
@@ -32,6 +34,10 @@ API_CHECKS = [
     estimator_checks.check_valid_tag_types,
 ]
 
+#: Pipeline settings that keep a fit to a few seconds in tests: two cheap
+#: feature blocks, a small version of the reference network, few epochs. The full
+#: reference recipe is exercised separately (features against the oracle,
+#: the network's parameter count).
 FAST_PIPELINE_PARAMS = {
     "features__features": ("mel", "mfcc_delta2"),
     "features__n_mfcc": 13,
@@ -52,20 +58,58 @@ def ravdess_path() -> Path | None:
     return path if path.is_dir() and any(path.iterdir()) else None
 
 
+#: Environment variables CI sets so that a test missing what it needs fails instead of
+#: skipping: the RAVDESS clips, the GE2E encoder's weight file (resemblyzer), torch.
+REQUIRE_DATA = "SKLEARN_SER_REQUIRE_DATA"
+REQUIRE_ENCODER = "SKLEARN_SER_REQUIRE_ENCODER"
+REQUIRE_TORCH = "SKLEARN_SER_REQUIRE_TORCH"
+
+
+def required(variable: str) -> bool:
+    """Whether ``variable`` (one of the ``REQUIRE_*`` names) is set to 1/true/yes."""
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(message: str, variable: str) -> None:
+    """Skip the test for want of something, or fail it when ``variable`` requires it."""
+    if required(variable):
+        pytest.fail(f"{message}; {variable} is set, so this is a failure")
+    pytest.skip(message)
+
+
 def data_required() -> bool:
     """Whether real-data tests fail, not skip, without the data (``SKLEARN_SER_REQUIRE_DATA=1``).
 
     CI sets it together with ``SKLEARN_SER_RAVDESS``, so that a wrong path or a
     missing download shows up as a failure instead of silently skipped tests.
     """
-    return os.environ.get("SKLEARN_SER_REQUIRE_DATA", "").strip().lower() in ("1", "true", "yes")
+    return required(REQUIRE_DATA)
 
 
 def skip_or_fail_without_data(message: str) -> None:
     """Skip the test for want of real data, or fail it when the data are required."""
-    if data_required():
-        pytest.fail(f"{message}; SKLEARN_SER_REQUIRE_DATA is set, so this is a failure")
-    pytest.skip(message)
+    skip_or_fail(message, REQUIRE_DATA)
+
+
+def torch_or_skip():
+    """The torch module; without it a skip, or a failure under ``SKLEARN_SER_REQUIRE_TORCH=1``."""
+    try:
+        import torch
+    except ImportError as exc:
+        skip_or_fail(f"torch is not importable ({exc})", REQUIRE_TORCH)
+    return torch
+
+
+@pytest.fixture(scope="session")
+def ge2e_weights():
+    """The GE2E encoder's weights (resemblyzer's file); without them a skip, or a failure
+    under ``SKLEARN_SER_REQUIRE_ENCODER=1``, so that CI cannot pass with the encoder unused."""
+    from sklearn_ser.encoders import EncoderNotInstalledError, load_ge2e_weights
+
+    try:
+        return load_ge2e_weights()
+    except EncoderNotInstalledError as exc:
+        skip_or_fail(f"the GE2E encoder's weights are not installed ({exc})", REQUIRE_ENCODER)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """Speaker adaptation: per-speaker statistics through metadata routing, never across folds."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -33,9 +35,36 @@ def routing():
         yield
 
 
-def test_each_speaker_standardised_with_its_own_clips():
-    X, _, groups = _voices()
-    Z = SpeakerStandardizer(min_clips=5).fit_transform(X, groups=groups)
+def _stats(rows):
+    """Mean and population std of each column, computed here (not by the code under test)."""
+    mean = rows.mean(axis=0)
+    std = rows.std(axis=0)
+    std[std < 1e-8] = 1.0
+    return mean, std
+
+
+def test_each_speaker_standardised_with_its_own_clips_shrunk_toward_the_domain():
+    X, y, groups = _voices()
+    train, test = groups < "spk5", groups >= "spk5"
+    scaler = SpeakerStandardizer(min_clips=5, shrinkage=4.0, max_imbalance=None)
+    scaler.fit(X[train], y[train], groups=groups[train])
+    out = scaler.transform(X[test], groups=groups[test])
+    # Domain: all clips of the call (no domain ids given), as one group.
+    domain_mean, domain_std = _stats(X[test])
+    for speaker in np.unique(groups[test]):
+        rows = groups[test] == speaker
+        n = rows.sum()
+        w = n / (n + 4.0)
+        own_mean, own_std = _stats(X[test][rows])
+        mean = w * own_mean + (1 - w) * domain_mean
+        std = w * own_std + (1 - w) * domain_std
+        np.testing.assert_allclose(out[rows], (X[test][rows] - mean) / std, rtol=1e-10)
+
+
+def test_shrinkage_zero_is_plain_per_speaker_standardisation():
+    X, y, groups = _voices()
+    Z = SpeakerStandardizer(min_clips=5, shrinkage=0.0, max_imbalance=None).fit(
+        X, y, groups=groups).transform(X, groups=groups)
     for speaker in np.unique(groups):
         rows = Z[groups == speaker]
         np.testing.assert_allclose(rows.mean(axis=0), 0, atol=1e-10)
@@ -52,55 +81,159 @@ def test_per_speaker_false_is_a_standard_scaler():
     assert not uses_speaker_ids(ours)
 
 
-def test_fallbacks_for_few_clips_unknown_speakers_and_no_ids():
-    X, _, groups = _voices()
+def test_training_speakers_keep_their_own_training_statistics():
+    """A training speaker seen again with few clips gets *its* fit statistics, not the pool's."""
+    X, y, groups = _voices()
+    scaler = SpeakerStandardizer(min_clips=5, shrinkage=5.0, max_imbalance=None)
+    scaler.fit(X, y, groups=groups)
+    few = np.flatnonzero(groups == "spk3")[:3]
+    # Three clips: too few for a domain or a speaker of their own -> spk3's training
+    # statistics (weight min_clips / (min_clips + shrinkage)), the rest global training.
+    own_mean, own_std = _stats(X[groups == "spk3"])
+    all_mean, all_std = _stats(X)
+    w = 5 / (5 + 5.0)
+    expected = (X[few] - (w * own_mean + (1 - w) * all_mean)) / (w * own_std + (1 - w) * all_std)
+    np.testing.assert_allclose(scaler.transform(X[few], groups=groups[few]), expected,
+                               rtol=1e-10)
+
+
+def test_unknown_speaker_with_too_few_clips_gets_training_statistics_and_a_warning():
+    X, y, groups = _voices()
     train = groups != "spk7"
-    scaler = SpeakerStandardizer(min_clips=5).fit(X[train], groups=groups[train])
-    global_ = (X - scaler.mean_) / scaler.scale_
-    # A known speaker with too few clips in the batch: its training statistics.
-    known = np.flatnonzero(groups == "spk0")[:3]
-    i = list(scaler.speakers_).index("spk0")
-    np.testing.assert_allclose(
-        scaler.transform(X[known], groups=groups[known]),
-        (X[known] - scaler.speaker_mean_[i]) / scaler.speaker_scale_[i],
-    )
-    # An unknown speaker with too few clips: the global statistics, with a warning.
+    scaler = SpeakerStandardizer(min_clips=5, max_imbalance=None)
+    scaler.fit(X[train], y[train], groups=groups[train])
     new = np.flatnonzero(groups == "spk7")[:3]
+    mean, std = _stats(X[train])
     with pytest.warns(SpeakerAdaptationWarning, match="3 of 3 clips"):
         out = scaler.transform(X[new], groups=groups[new])
-    np.testing.assert_allclose(out, global_[new])
-    # An unknown speaker with enough clips: its own statistics.
-    new = np.flatnonzero(groups == "spk7")
-    out = scaler.transform(X[new], groups=groups[new])
-    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-10)
-    # No ids at all: global statistics, with a warning saying how to pass them.
-    with pytest.warns(SpeakerAdaptationWarning, match="enable_metadata_routing"):
-        np.testing.assert_allclose(scaler.transform(X), global_)
+    np.testing.assert_allclose(out, (X[new] - mean) / std, rtol=1e-10)
 
 
-def test_views_use_clean_statistics_for_every_view():
-    X, _, groups = _voices(n_speakers=2)
+def test_no_ids_take_the_call_as_one_domain_with_a_warning():
+    X, y, groups = _voices()
+    train = groups != "spk7"
+    scaler = SpeakerStandardizer(min_clips=5, max_imbalance=None).fit(
+        X[train], y[train], groups=groups[train])
+    new = groups == "spk7"
+    mean, std = _stats(X[new])
+    with pytest.warns(SpeakerAdaptationWarning, match="one domain"):
+        out = scaler.transform(X[new])
+    np.testing.assert_allclose(out, (X[new] - mean) / std, rtol=1e-10)
+
+
+def _emotional_voices(seed=0, n_speakers=12, n_per_class=10, dim=6):
+    """Four emotions as large shifts from each speaker's offset: imbalance shows in the mean."""
+    rng = np.random.RandomState(seed)
+    shifts = rng.normal(scale=2.0, size=(4, dim))
+    X, y, groups = [], [], []
+    for speaker in range(n_speakers):
+        voice = rng.normal(scale=1.0, size=dim)
+        for label, shift in zip(("angry", "calm", "happy", "sad"), shifts):
+            X.append(voice + shift + rng.normal(scale=0.5, size=(n_per_class, dim)))
+            y += [label] * n_per_class
+            groups += [f"spk{speaker:02d}"] * n_per_class
+    return np.vstack(X), np.array(y), np.array(groups)
+
+
+def _fit_on_views(scaler, X, y, groups=None):
+    """Fit as in the pipeline: clean views in, the classifier learns every view it gets."""
+    from sklearn_ser.views import ViewsClassifier
+
+    views = Views(X[:, None, :], ("clean",))
+    classifier = ViewsClassifier(LogisticRegression(max_iter=1000))
+    classifier.fit(scaler.fit_transform(views, y, groups=groups), y)
+    return lambda X_test, groups=None: classifier.predict(scaler.transform(X_test,
+                                                                           groups=groups))
+
+
+@pytest.mark.parametrize("n_emotions", [1, 2])
+def test_unbalanced_speakers_are_not_adapted(n_emotions):
+    """A speaker whose clips are all one or two emotions keeps the training statistics."""
+    X, y, groups = _emotional_voices()
+    train = groups < "spk08"
+    test = ~train & np.isin(y, ("angry", "calm", "happy", "sad")[:n_emotions])
+    guarded_scaler = SpeakerStandardizer()
+    guarded = _fit_on_views(guarded_scaler, X[train], y[train], groups[train])
+    unguarded = _fit_on_views(SpeakerStandardizer(max_imbalance=None, shrinkage=0.0),
+                              X[train], y[train], groups[train])
+    independent = _fit_on_views(SpeakerStandardizer(per_speaker=False), X[train], y[train])
+    with pytest.warns(SpeakerAdaptationWarning, match="not an emotion-balanced mix"):
+        Z = guarded_scaler.transform(X[test], groups=groups[test])
+    mean, std = _stats(X[train])
+    np.testing.assert_allclose(Z, (X[test] - mean) / std, rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpeakerAdaptationWarning)
+        acc = {name: np.mean(predict(X[test], groups=groups[test]) == y[test])
+               for name, predict in (("guarded", guarded), ("unguarded", unguarded),
+                                     ("independent", independent))}
+    assert acc["guarded"] >= acc["independent"] - 1e-9
+    assert acc["unguarded"] < acc["independent"] - 0.05  # the harm the check prevents
+
+
+def test_balanced_speakers_are_still_adapted(routing):
+    X, y, groups = _emotional_voices()
+    train = groups < "spk08"
+    scaler = SpeakerStandardizer(min_clips=5, shrinkage=0.0).fit(
+        X[train], y[train], groups=groups[train])
+    Z = scaler.transform(X[~train], groups=groups[~train])
+    for speaker in np.unique(groups[~train]):
+        rows = groups[~train] == speaker
+        np.testing.assert_allclose(Z[rows].mean(axis=0), 0, atol=1e-10)
+
+
+def test_views_get_adapted_and_training_copies_while_fitting():
+    X, y, groups = _voices(n_speakers=4)
     noisy = X + 10.0  # an augmented view far from the clean one
     views = Views(np.stack([noisy, X], axis=1), ("noise", "clean"))
-    out = SpeakerStandardizer(min_clips=5).fit_transform(views, groups=groups)
-    assert isinstance(out, Views) and out.names == ("noise", "clean")
-    expected = SpeakerStandardizer(min_clips=5).fit_transform(X, groups=groups)
-    np.testing.assert_allclose(out.clean(), expected)
+    scaler = SpeakerStandardizer(min_clips=5, shrinkage=0.0, max_imbalance=None)
+    out = scaler.fit_transform(views, y, groups=groups)
+    assert isinstance(out, Views)
+    assert out.names == ("noise", "clean", "noise@training-statistics",
+                         "clean@training-statistics")
+    mean, std = _stats(X)
+    for speaker in np.unique(groups):
+        rows = groups == speaker
+        own_mean, own_std = _stats(X[rows])  # clean statistics, applied to every view
+        np.testing.assert_allclose(out.data[rows, 0], (noisy[rows] - own_mean) / own_std)
+        np.testing.assert_allclose(out.data[rows, 1], (X[rows] - own_mean) / own_std)
+    np.testing.assert_allclose(out.data[:, 2], (noisy - mean) / std)
+    np.testing.assert_allclose(out.data[:, 3], (X - mean) / std)
+
+
+@pytest.mark.parametrize("ids, message", [
+    (lambda g: np.where(g == "spk0", None, g), "missing ids"),
+    (lambda g: np.array([np.nan] + [1.0] * (len(g) - 1)), "missing ids"),
+    (lambda g: np.array([1] + ["1"] * (len(g) - 1), dtype=object), "mixes id types"),
+    (lambda g: g[:3], "one id per clip"),
+])
+@pytest.mark.parametrize("name", ["groups", "domain"])
+def test_bad_ids_are_refused_by_name(ids, message, name):
+    X, y, groups = _voices()
+    with pytest.raises(ValueError, match=f"{name} .*{message}|{name} {message}"):
+        SpeakerStandardizer().fit(X, y, **{name: ids(groups)})
 
 
 def test_bad_parameters_and_inputs_are_named():
     X, _, groups = _voices()
     with pytest.raises(ValueError, match="min_clips"):
         SpeakerStandardizer(min_clips=1).fit(X, groups=groups)
-    with pytest.raises(ValueError, match="one speaker id per clip"):
-        SpeakerStandardizer().fit(X, groups=groups[:3])
+    with pytest.raises(ValueError, match="max_imbalance"):
+        SpeakerStandardizer(max_imbalance=2.0).fit(X, groups=groups)
     with pytest.raises(ValueError, match="NaN"):
         SpeakerStandardizer().fit(np.full((4, 2), np.nan))
 
 
+def test_ids_given_to_a_pipeline_without_adaptation_fail_loudly(routing):
+    X, y, groups = _voices()
+    plain = make_pipeline(SpeakerStandardizer(per_speaker=False), LogisticRegression())
+    with pytest.raises(TypeError, match="groups"):
+        plain.fit(X, y, groups=groups)
+
+
 def test_adaptation_beats_global_statistics_on_new_speakers(routing):
     X, y, groups = _voices(n_speakers=10)
-    adaptive = make_pipeline(SpeakerStandardizer(min_clips=5), LogisticRegression())
+    adaptive = make_pipeline(SpeakerStandardizer(min_clips=5, shrinkage=0.0, max_imbalance=None),
+                             LogisticRegression())
     plain = make_pipeline(SpeakerStandardizer(per_speaker=False), LogisticRegression())
     cv = GroupKFold(n_splits=5)
     # With routing on, groups go in params: to the splitter, fit and the scorer alike.
@@ -115,19 +248,20 @@ class _Spy(SpeakerStandardizer):
 
     log: list = []
 
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, groups=None, domain=None):
         _Spy.log.append(("fit", id(self), frozenset(groups.tolist())))
-        return super().fit(X, y, groups=groups)
+        return super().fit(X, y, groups=groups, domain=domain)
 
-    def transform(self, X, groups=None):
+    def transform(self, X, groups=None, domain=None):
         _Spy.log.append(("transform", id(self), frozenset(groups.tolist())))
-        return super().transform(X, groups=groups)
+        return super().transform(X, groups=groups, domain=domain)
 
 
 def test_grid_search_routes_groups_and_keeps_statistics_inside_each_side(routing):
     X, y, groups = _voices(n_speakers=6)
     _Spy.log = []
-    pipe = make_pipeline(_Spy(min_clips=5), LogisticRegression())
+    pipe = make_pipeline(_Spy(min_clips=5, shrinkage=0.0, max_imbalance=None),
+                         LogisticRegression())
     search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=GroupKFold(3))
     search.fit(X, y, groups=groups)
     assert search.best_score_ > 0.95
@@ -147,13 +281,14 @@ def test_grid_search_routes_groups_and_keeps_statistics_inside_each_side(routing
 
 def test_evaluate_reports_the_adaptive_protocol_separately():
     X, y, groups = _voices(n_speakers=6)
-    adaptive = make_pipeline(SpeakerStandardizer(min_clips=5), LogisticRegression())
+    adaptive = make_pipeline(SpeakerStandardizer(min_clips=5, shrinkage=0.0, max_imbalance=None),
+                             LogisticRegression())
     result = evaluate(adaptive, X, y, groups=groups, protocol="speaker_kfold", n_splits=3,
                       random_state=0)
     assert result.speaker_adaptive and result.protocol == "speaker_kfold+speaker_adaptation"
     assert "SPEAKER-ADAPTIVE" in str(result) and result.to_dict()["speaker_adaptive"]
     assert result.summary().loc["accuracy", "mean"] > 0.95
-    with pytest.warns(SpeakerAdaptationWarning, match="no speaker ids"):
+    with pytest.warns(SpeakerAdaptationWarning, match="no speaker or domain ids"):
         plain = evaluate(clone(adaptive), X, y, groups=groups, protocol="speaker_kfold",
                          n_splits=3, random_state=0, speaker_adaptation=False)
     assert not plain.speaker_adaptive and plain.protocol == "speaker_kfold"

@@ -80,27 +80,48 @@ def test_every_exception_and_warning_lives_in_exceptions_py():
 
 
 def test_step_names_are_looked_up_through_the_constants():
-    # `named_steps["cnn"]` (or `steps["cnn"]`, `"cnn" in steps`) written out would be a second
-    # place for a step's name; pipeline.py holds the constants.
+    # `named_steps["cnn"]` (or `steps["cnn"]`, `"cnn" in steps`, `steps[0][0] == "load"`)
+    # written out would be a second place for a step's name; pipeline.py holds the constants.
     from sklearn_ser import pipeline
 
     step_names = set(pipeline.CNN_STEPS) | set(pipeline.ENCODER_STEPS)
-    literal = []
-    for name, tree in _modules().items():
-        if name == "sklearn_ser.pipeline":
-            continue
-        for node in ast.walk(tree):
-            key = None
-            if isinstance(node, ast.Subscript):
-                key = node.slice
-            elif isinstance(node, ast.Compare):
-                key = node.left
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and node.func.attr == "get" and node.args):
-                key = node.args[0]
-            if isinstance(key, ast.Constant) and key.value in step_names:
-                literal.append(f"{name}:{node.lineno}")
+    literal = [f"{name}:{line}" for name, tree in _modules().items()
+               if name != "sklearn_ser.pipeline"
+               for line in _step_name_literals(tree, step_names)]
     assert literal == []
+
+
+def _step_name_literals(tree: ast.AST, step_names: set[str]) -> list[int]:
+    """Lines where a step name is written out as a key, a comparison operand or a .get key."""
+    lines = []
+    for node in ast.walk(tree):
+        keys = []
+        if isinstance(node, ast.Subscript):
+            keys = [node.slice]
+        elif isinstance(node, ast.Compare):  # either side: "cnn" in steps, name == "load"
+            keys = [node.left, *node.comparators]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "get" and node.args):
+            keys = [node.args[0]]
+        if any(isinstance(k, ast.Constant) and k.value in step_names for k in keys):
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("source", [
+    'model.named_steps["cnn"]',
+    '"encoder" in model.named_steps',
+    'model.steps[0][0] == "load"',
+    '"scale" != name',
+    'steps.get("classifier")',
+])
+def test_the_step_name_check_sees_every_form(source):
+    # The check above passes only if it can fail: each form written out is caught.
+    from sklearn_ser import pipeline
+
+    names = set(pipeline.CNN_STEPS) | set(pipeline.ENCODER_STEPS)
+    assert _step_name_literals(ast.parse(source), names) == [1]
+    assert _step_name_literals(ast.parse(source.replace('"', "")), names) == []
 
 
 def test_importing_the_library_changes_nothing_global():
@@ -112,7 +133,7 @@ def test_importing_the_library_changes_nothing_global():
         "levels = {n: logging.getLogger(n).level for n in ('tensorflow', 'absl')}\n"
         "import sklearn_ser, sklearn_ser.models, sklearn_ser.pipeline, sklearn_ser.encoders\n"
         "import sklearn_ser.persistence, sklearn_ser.segments, sklearn_ser.experiment\n"
-        "sklearn_ser.make_ser_pipeline()\n"
+        "sklearn_ser.make_ser_pipeline(); sklearn_ser.make_ser_pipeline('reference')\n"
         "assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items())\n"
         "assert list(warnings.filters) == filters, 'warning filters changed'\n"
         "assert {n: logging.getLogger(n).level for n in levels} == levels, 'log levels'\n"

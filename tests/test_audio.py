@@ -132,22 +132,74 @@ def _one_hertz_wav(path: Path) -> Path:
     return path
 
 
-def test_header_duration_is_checked_before_decoding(tmp_path, monkeypatch):
-    path = _one_hertz_wav(tmp_path / "one_hertz.wav")
+def _forbid_decoding(monkeypatch) -> None:
+    """Make decoding or resampling anything an error: what is refused is refused from the header."""
+    import soxr
+
+    from sklearn_ser.audio import _file
 
     def forbidden(*args, **kwargs):
-        raise AssertionError("decoded or resampled a file longer than max_duration")
+        raise AssertionError("decoded or resampled a file that the header should have refused")
 
     monkeypatch.setattr(sf.SoundFile, "read", forbidden)
-    monkeypatch.setattr(librosa, "resample", forbidden)
+    monkeypatch.setattr(_file, "resample", forbidden)
+    monkeypatch.setattr(soxr, "ResampleStream", forbidden)
+
+
+def test_header_duration_is_checked_before_decoding(tone_files, monkeypatch):
+    path = tone_files["stereo_44100.flac"]  # 1 s
+    _forbid_decoding(monkeypatch)
     with pytest.raises(AudioFileError) as info:
-        load_audio(path)  # the default limit: 600 s
+        load_audio(path, max_duration=0.5)
     message = str(info.value)
-    assert "one_hertz.wav: is too long: 4000.0 s" in message
-    assert "max_duration=600 s" in message
+    assert "stereo_44100.flac: is too long: 1.0 s" in message
+    assert "(header: 44100 samples at 44100 Hz)" in message
+    assert "max_duration=0.5 s" in message
     assert "sklearn_ser.segments.predict_segments" in message
-    with pytest.raises(AudioFileError, match="one_hertz.wav: is too long"):
-        AudioLoader().fit_transform([str(path)])
+    with pytest.raises(AudioFileError, match="stereo_44100.flac: is too long"):
+        AudioLoader(max_duration=0.5).fit_transform([str(path)])
+
+
+def _first_problem(call) -> str:
+    with pytest.raises(AudioFileError) as info:
+        call()
+    (problem,) = info.value.problems.values()
+    return problem
+
+
+def test_header_sample_rate_below_the_minimum_is_refused_on_both_paths(tmp_path, monkeypatch):
+    """An 8 KB file whose header says 1 Hz: refused before decoding, whole or in blocks."""
+    from sklearn_ser.audio import MIN_SAMPLE_RATE
+
+    path = _one_hertz_wav(tmp_path / "one_hertz.wav")
+    _forbid_decoding(monkeypatch)
+    whole = _first_problem(lambda: load_audio(path))
+    assert whole == (f"has a sample rate of 1 Hz in its header, below the minimum of "
+                     f"{MIN_SAMPLE_RATE} Hz: the header is wrong or this is not a recording "
+                     "of speech")
+    # No limit on the length does not let it through: the rate is the problem.
+    assert _first_problem(lambda: load_audio(path, max_duration=None)) == whole
+    assert _first_problem(lambda: AudioLoader().fit_transform([path])) == whole
+    for sr in (None, 16000):  # the block reader, kept at the file's rate or resampled
+        assert _first_problem(lambda sr=sr: list(stream_audio(path, sr=sr))) == whole
+
+
+def test_sample_rate_minimum_is_inclusive(tmp_path):
+    from sklearn_ser.audio import MIN_SAMPLE_RATE
+
+    rng = np.random.default_rng(0)
+    y = (0.2 * rng.standard_normal(MIN_SAMPLE_RATE)).astype(np.float32)  # 1 s
+    at = tmp_path / "at_minimum.wav"
+    below = tmp_path / "below_minimum.wav"
+    sf.write(at, y, MIN_SAMPLE_RATE, subtype="FLOAT")
+    sf.write(below, y, MIN_SAMPLE_RATE - 1, subtype="FLOAT")
+    whole = load_audio(at, sr=8000)
+    streamed = np.concatenate(list(stream_audio(at, sr=8000, block_duration=0.3)))
+    assert whole.size == streamed.size == 8000
+    np.testing.assert_allclose(streamed, whole, atol=1e-5)
+    message = f"sample rate of {MIN_SAMPLE_RATE - 1} Hz in its header"
+    assert message in _first_problem(lambda: load_audio(below, sr=8000))
+    assert message in _first_problem(lambda: list(stream_audio(below, sr=8000)))
 
 
 def test_max_duration_counts_what_is_read(tone_files):

@@ -212,3 +212,59 @@ def test_grid_search_over_augmentation_parameter(synthetic_pipeline_data):
             assert (trained, tested) in folds
             assert not set(speakers[list(trained)]) & set(speakers[list(tested)])
     assert search.best_estimator_["clf"].n_views_seen_ in (1, 2)
+
+
+def _tones(freqs, seconds=0.5, sr=16000):
+    t = np.arange(int(seconds * sr)) / sr
+    clips = np.empty(len(freqs), dtype=object)
+    clips[:] = [(0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32) for f in freqs]
+    return clips
+
+
+def _power_at(y, freq, sr=16000):
+    spectrum = np.abs(np.fft.rfft(y.astype(np.float64))) ** 2
+    return spectrum[int(round(freq * len(y) / sr))]
+
+
+def test_babble_view_is_made_of_other_training_clips_only():
+    freqs = [300, 700, 1100, 1500]
+    clips = _tones(freqs)
+    views = WaveformAugmenter(("clean", "babble"), sr=16000, n_talkers=3, snr_db=0.0,
+                              random_state=0).fit_transform(clips)
+    for i, f in enumerate(freqs):
+        added = views.data[i, 1].astype(np.float64) - clips[i]
+        others = [_power_at(added, g) for g in freqs if g != f]
+        # Every other clip's tone is in the babble; the clip's own is not.
+        assert min(others) > 1e3 * _power_at(added, f)
+
+
+def test_condition_views_match_the_condition_functions():
+    from sklearn_ser import conditions
+
+    clips = _tones([200, 400])
+    aug = WaveformAugmenter(("clean", "telephone", "mixed"), sr=16000, random_state=0,
+                            mixed_conditions=("telephone",))
+    views = aug.fit_transform(clips)
+    assert views.names == ("clean", "telephone", "mixed")
+    for i, clip in enumerate(clips):
+        expected = conditions.telephone(clip, sr=16000)
+        np.testing.assert_allclose(views.data[i, 1], expected)
+        np.testing.assert_allclose(views.data[i, 2], expected)  # mixed drew its only choice
+    np.testing.assert_array_equal(aug.transform(clips)[0], clips[0])  # predict: clean
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"views": ("clean", "mixed"), "mixed_conditions": ("gain",)}, "mixed_conditions"),
+    ({"views": ("clean", "mixed"), "mixed_conditions": ()}, "mixed_conditions"),
+    ({"views": ("clean", "white"), "snr_db": (10.0, 5.0)}, "snr_db"),
+    ({"views": ("clean", "reverb"), "rt60": -1.0}, "rt60"),
+    ({"views": ("clean", "babble"), "n_talkers": 0}, "n_talkers"),
+])
+def test_bad_condition_parameters_are_named(params, message):
+    with pytest.raises(ValueError, match=message):
+        WaveformAugmenter(sr=16000, **params).fit_transform(_tones([200, 400]))
+
+
+def test_babble_needs_two_clips():
+    with pytest.raises(ValueError, match="at least 2 training clips"):
+        WaveformAugmenter(("clean", "babble"), sr=16000).fit_transform(_tones([200]))

@@ -180,7 +180,71 @@ def test_grid_search_over_cnn_extracts_each_view_once(small_corpus, tmp_path, co
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 1}
 
     def search():
-        pipe = make_ser_pipeline(random_state=0, memory=tmp_path, **params)
+        pipe = make_ser_pipeline("reference", random_state=0, memory=tmp_path, **params)
         return GridSearchCV(pipe, {"cnn__learning_rate": [0.01, 0.003]}, cv=2).fit(X, y)
 
     _check_each_view_once(search, computations, requested)
+
+
+# -- caches verify what they read: a bad entry is recomputed and replaced --------------------
+def _entries(cache):
+    entries = sorted(cache.rglob("output.pkl"))
+    assert entries, "the cache was not populated"
+    return entries
+
+
+@pytest.mark.parametrize("damage", ["truncated", "none_stored", "wrong_shape"])
+def test_a_bad_encoder_cache_entry_is_recomputed_and_replaced(tmp_path, ge2e_weights, damage,
+                                                              monkeypatch):
+    from sklearn_ser.encoders import GE2EEncoder, _ge2e
+
+    rng = np.random.default_rng(0)
+    clips = [rng.normal(0, 0.1, 4000 + 800 * i).astype(np.float32) for i in range(3)]
+    expected = GE2EEncoder().fit_transform(clips)  # no cache: the true vectors
+    encoder = GE2EEncoder(memory=tmp_path).fit(clips)
+    encoder.transform(clips)
+    entries = _entries(tmp_path)
+    assert len(entries) == 3
+    for entry in entries:
+        if damage == "truncated":  # a write cut short (or a full disk)
+            entry.write_bytes(entry.read_bytes()[:10])
+        elif damage == "none_stored":  # what the old cache stored for such an entry
+            joblib.dump(None, entry)
+        else:
+            joblib.dump(np.zeros(7, dtype=np.float32), entry)
+    computed = []
+    original = _ge2e._encode_clips
+    monkeypatch.setattr(_ge2e, "_encode_clips",
+                        lambda clips, *a: computed.append(len(clips)) or original(clips, *a))
+    again = encoder.transform(clips)
+    assert sum(computed) == 3  # every damaged entry recomputed
+    assert np.all(np.isfinite(again))
+    np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-6)
+    # ...and stored: the next call computes nothing and reads the real vectors.
+    third = GE2EEncoder(memory=tmp_path).fit(clips).transform(clips)
+    assert sum(computed) == 3
+    np.testing.assert_allclose(third, expected, rtol=1e-5, atol=1e-6)
+    for entry in entries:
+        assert joblib.load(entry).shape == (encoder.n_features_out_,)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong_shape", "nan"])
+def test_a_bad_feature_cache_entry_is_recomputed_and_replaced(waves, tmp_path, computations,
+                                                              damage):
+    expected = FeatureImageExtractor(**SMALL).fit_transform(waves[:2])
+    FeatureImageExtractor(memory=tmp_path, **SMALL).fit(waves[:2])
+    assert len(computations) == 4
+    for entry in _entries(tmp_path):
+        if damage == "truncated":
+            entry.write_bytes(entry.read_bytes()[:10])
+        elif damage == "wrong_shape":
+            joblib.dump(np.zeros((3, 3), dtype=np.float32), entry)
+        else:
+            image = joblib.load(entry)
+            image[0, 0] = np.nan
+            joblib.dump(image, entry)
+    again = FeatureImageExtractor(memory=tmp_path, **SMALL).fit_transform(waves[:2])
+    assert len(computations) == 6
+    np.testing.assert_array_equal(again, expected)
+    FeatureImageExtractor(memory=tmp_path, **SMALL).fit(waves[:2])
+    assert len(computations) == 6  # the replaced entries are read back

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ import pytest
 from sklearn_ser.cli import expand_inputs, format_table, main
 from sklearn_ser.cli._parser import _parse_setting
 
-# Quick pipeline settings as --set arguments (the same as demo --quick).
+# Quick CNN settings as --set arguments (the same as demo --quick --preset reference).
 QUICK_SETS = [
+    "--preset", "reference",
     "--set", "features__features=('mel', 'mfcc_delta2')",
     "--set", "features__n_mfcc=13",
     "--set", "features__mel_db=True",
@@ -46,9 +48,9 @@ def assert_one_line_error(err, *fragments):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """Output folder of `sklearn-ser demo --quick`."""
+    """Output folder of `sklearn-ser demo --quick --preset reference` (a CNN model)."""
     out = tmp_path_factory.mktemp("demo") / "out"
-    assert main(["demo", "--quick", "--out", str(out), "-q"]) == 0
+    assert main(["demo", "--quick", "--preset", "reference", "--out", str(out), "-q"]) == 0
     return out
 
 
@@ -89,12 +91,45 @@ def test_demo_quick_writes_model_report_and_plots(demo, capsys):
 
 
 def test_demo_prints_scores_and_a_prediction(tmp_path, capsys):
-    code, out, _ = run(capsys, "demo", "--quick", "--out", tmp_path, "--epochs", 1, "-q")
+    code, out, _ = run(capsys, "demo", "--quick", "--preset", "reference", "--out", tmp_path,
+                       "--epochs", 1, "-q")
     assert code == 0
     assert "Speaker-independent evaluation" in out
     assert "accuracy" in out and "macro-F1" in out and "UAR" in out
     assert "Predictions for clips of a new synthetic speaker" in out
     assert "cnn__epochs=1" in out
+
+
+def test_demo_default_is_the_recommended_model_with_a_timeline(tmp_path, capsys):
+    """`sklearn-ser demo` trains make_ser_pipeline() (the encoder preset), not the CNN."""
+    import soundfile as sf
+
+    from sklearn_ser.persistence import load_model
+
+    code, out, err = run(capsys, "demo", "--quick", "--out", tmp_path, "-q")
+    assert code == 0, err
+    assert "'recommended' preset" in out and "--preset reference" in out
+    model = load_model(tmp_path / "model.joblib")
+    assert [name for name, _ in model.steps] == ["load", "augment", "encoder", "scale",
+                                                 "classifier"]
+    # The pickle-free export of an encoder model has no network file.
+    assert sorted(p.name for p in (tmp_path / "model_export").iterdir()) == [
+        "metadata.json", "pipeline.json"]
+    # A long recording of a new speaker: 4 utterances of 2 s and the pauses between them,
+    # and its timeline as a PNG.
+    info = sf.info(tmp_path / "long_recording.wav")
+    assert 4 * 2.0 + 4 * 1.0 <= info.duration <= 4 * 2.0 + 4 * 1.8 + 1.0 + 0.01
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = out[out.index("7. A "):]
+    assert [line.split()[2] for line in table.splitlines()[2:6]] == [
+        "neutral", "happy", "sad", "angry"]  # the true labels, in recording order
+
+
+def test_demo_epochs_needs_the_cnn(tmp_path, capsys):
+    code, _, err = run(capsys, "demo", "--quick", "--out", tmp_path, "--epochs", 3, "-q")
+    assert code == 2
+    assert_one_line_error(err, "--epochs applies to the CNN")
+    assert not (tmp_path / "model.joblib").exists()
 
 
 # -- predict ---------------------------------------------------------------------------------
@@ -425,7 +460,7 @@ def no_audio_may_be_read(monkeypatch):
 def test_bad_set_values_fail_first_naming_the_parameter(demo, capsys, no_audio_may_be_read,
                                                         setting, fragment):
     code, _, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
-                       "--set", setting, "-q")
+                       "--preset", "reference", "--set", setting, "-q")
     assert code == 2
     assert_one_line_error(err, fragment)
     assert len(err.strip().splitlines()) == 1
@@ -485,3 +520,112 @@ def test_train_on_one_speaker_skips_evaluation_and_saves(ravdess_like, tmp_path,
     assert list(load_model(tmp_path / "m.joblib").classes_) == ["angry", "happy", "neutral",
                                                                  "sad"]
     assert "TRAINING clips" in (tmp_path / "m_report" / "report.txt").read_text()
+
+
+# -- nothing lost, nothing hangs --------------------------------------------------------------
+@pytest.mark.parametrize("option", ["--out", "--report-dir", "--export"])
+def test_train_checks_every_output_location_before_reading_audio(demo, tmp_path, capsys,
+                                                                 no_audio_may_be_read, option):
+    # Tests run as root, whom read-only folders do not stop: a path through a regular
+    # file cannot be created by anyone.
+    blocker = tmp_path / "somefile"
+    blocker.write_text("")
+    outputs = {"--out": tmp_path / "m.joblib", "--report-dir": tmp_path / "report",
+               "--export": tmp_path / "export"}
+    outputs[option] = blocker / "below"
+    code, out, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
+                         *[a for item in outputs.items() for a in item], "-q")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"{option}: cannot write", "somefile is a file, not a folder")
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_train_refuses_to_replace_a_folder_that_is_not_an_export(demo, tmp_path, capsys,
+                                                                 no_audio_may_be_read):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    code, _, err = run(capsys, "train", "--corpus", f"synthetic={demo / 'data'}",
+                       "--out", tmp_path / "m.joblib", "--export", mine, "-q")
+    assert code == 2
+    assert_one_line_error(err, "--export: cannot export to", "(thesis.tex)")
+    assert (mine / "thesis.tex").read_text() == "years of work"
+
+
+def test_predict_accepts_a_fitted_pipeline_saved_with_joblib_dump(demo, tmp_path, capsys):
+    import joblib
+
+    from sklearn_ser.persistence import load_model
+
+    clips = sorted((demo / "unseen_speaker").glob("*.wav"))
+    code, expected, err = run(capsys, "predict", demo / "model.joblib", *clips, "--proba", "-q")
+    assert code == 0, err
+    model = load_model(demo / "model.joblib")
+    joblib.dump(model, tmp_path / "plain.joblib")
+    code, out, err = run(capsys, "predict", tmp_path / "plain.joblib", *clips, "--proba", "-q")
+    assert code == 0, err
+    assert out == expected
+    assert "versions it was made with were not recorded" in err
+    # What is not a fitted pipeline of this package is still refused.
+    joblib.dump(model.steps[0][1], tmp_path / "step.joblib")
+    code, out, err = run(capsys, "predict", tmp_path / "step.joblib", *clips)
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "is not a sklearn_ser model file (it holds a AudioLoader)")
+
+
+def test_progress_bars_draw_no_frames_into_a_log(demo, capsys):
+    # Under capsys stderr is a pipe, as in CI logs or `2>&1 | tee`: progress is not drawn.
+    clips = sorted((demo / "unseen_speaker").glob("*.wav"))
+    code, _, err = run(capsys, "predict", demo / "model.joblib", *clips, "--batch-size", 1)
+    assert code == 0, err
+    assert "\r" not in err and "it/s" not in err and "file/s" not in err
+
+
+def test_train_recommended_does_not_import_tensorflow(tmp_path, ge2e_weights):
+    script = textwrap.dedent(f"""
+        import sys
+        from sklearn_ser.datasets import make_emotional_speech
+        from sklearn_ser.cli import main
+
+        make_emotional_speech(n_speakers=2, n_clips_per_emotion=2, duration=0.5,
+                              out_dir={str(tmp_path / "data")!r}, random_state=0)
+        code = main(["train", "--corpus", "synthetic={tmp_path / "data"}", "--preset",
+                     "recommended", "--protocol", "none", "--out", {str(tmp_path / "m.joblib")!r},
+                     "--export", {str(tmp_path / "export")!r}])
+        assert code == 0, code
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras",
+                                                                      "scikeras"))
+        print("LOADED", loaded)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout, done.stdout
+    assert "oneDNN" not in done.stderr and "cuda" not in done.stderr.lower()
+
+
+def test_run_experiment_checks_every_output_before_reading_audio(demo, tmp_path,
+                                                                 no_audio_may_be_read):
+    from sklearn_ser.datasets import load_corpora
+    from sklearn_ser.experiment import run_experiment
+    from sklearn_ser.pipeline import make_ser_pipeline
+
+    data = load_corpora({"synthetic": demo / "data"})
+    (tmp_path / "somefile").write_text("")
+    for where in ("model_path", "report_dir", "export_dir"):
+        with pytest.raises(OSError, match="somefile is a file, not a folder"):
+            run_experiment(make_ser_pipeline(), data, protocol="none",
+                           **{where: tmp_path / "somefile" / "below"})
+
+
+def test_train_and_demo_default_to_the_recommended_preset():
+    from sklearn_ser.cli._parser import build_parser
+    from sklearn_ser.pipeline import make_ser_pipeline
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--corpus", "ravdess=/tmp"]).preset == "recommended"
+    assert parser.parse_args(["demo"]).preset == "recommended"
+    assert parser.parse_args(["demo", "--preset", "reference"]).preset == "reference"
+    # The library's default and the command line's are the same model.
+    default = make_ser_pipeline.__defaults__[0] if make_ser_pipeline.__defaults__ else None
+    assert default == "recommended"

@@ -106,7 +106,8 @@ def test_cnn_grid_search_runs_on_dask(client, corpus):
     from sklearn_ser import make_ser_pipeline  # imports TensorFlow: only in this test
 
     X, y = corpus
-    pipe = make_ser_pipeline(random_state=0, **{**FAST_PIPELINE_PARAMS, "cnn__epochs": 2})
+    pipe = make_ser_pipeline("reference", random_state=0,
+                             **{**FAST_PIPELINE_PARAMS, "cnn__epochs": 2})
     grid = {"cnn__learning_rate": [0.01, 0.003]}
     with joblib.parallel_backend("dask"):
         remote = _search(pipe, grid, X, y, n_jobs=2)

@@ -72,3 +72,126 @@ def test_readme_accuracy_table_matches_the_result_file():
     spec.loader.exec_module(bench)
     block = bench.readme_block(json.loads(results.read_text()))
     assert block in (repo / "README.md").read_text()
+
+
+# -- what a newcomer reads -------------------------------------------------------------------
+REPO = DOCS.parent
+
+
+def _readme_commands() -> str:
+    text = (REPO / "README.md").read_text()
+    return re.search(r"```bash\n(.*?)```", text, flags=re.DOTALL).group(1)
+
+
+def test_front_page_has_the_readme_commands_numbers_and_a_figure():
+    commands = _readme_commands().strip().splitlines()
+    assert len(commands) == 2  # CI runs the README's first bash block verbatim
+    index = (DOCS / "index.rst").read_text()
+    block = index[index.index(".. code-block:: bash"):]
+    assert [line.strip() for line in block.splitlines()[2:4]] == commands
+    # Numbers come from the result files through the directives, never typed.
+    assert ".. result-table:: ../benchmarks/results/accuracy.json" in index
+    assert ".. result-if-exists:: ../benchmarks/results/robustness.json" in index
+    assert not re.search(r"\d+\.\d\s*%", index), "a percentage typed into the front page"
+    figure = re.search(r"\.\. figure:: (\S+)", index).group(1)
+    assert (DOCS / figure).is_file()
+    # One line of Python gets the recommended model.
+    assert "make_ser_pipeline().fit(" in index
+
+
+_PRIVATE = re.compile(r"``_[A-Za-z]\w*``|\b_[A-Z][A-Z_]{2,}\b")
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.rst"))
+                         + sorted(p.name for p in DOCS.glob("*.inc")))
+def test_no_page_names_the_shared_folder_or_a_private_name(page):
+    text = (DOCS / page).read_text()
+    assert "../shared" not in text and "shared/data" not in text, page
+    assert not _PRIVATE.findall(text), (page, _PRIVATE.findall(text))
+
+
+def test_the_private_name_check_can_fail():
+    assert _PRIVATE.findall("an allow-list (``_IMPORTABLE`` in persistence), _LAYOUTS")
+    assert not _PRIVATE.findall("``__init__``, ``n_jobs``, ``Views``, STEP__PARAM")
+
+
+def test_presets_are_introduced_once_with_the_reference_by_name():
+    guide = (DOCS / "user_guide.rst").read_text()
+    assert len(re.findall(r"^Presets\n-------$", guide, flags=re.MULTILINE)) == 1
+    section = guide[guide.index("Presets\n-------"):]
+    section = section[:section.index("\n---", 20)]
+    assert '``"recommended"`` (the default)' in section
+    assert '``"reference"``' in section and "published recipe, unchanged" in section
+
+
+def test_changelog_is_an_entry_for_this_release():
+    import sklearn_ser
+
+    text = (DOCS / "changelog.rst").read_text()
+    assert f"{sklearn_ser.__version__} (unreleased)" in text
+    assert "First release." not in text and "previous" not in text.lower()
+    assert "make_ser_pipeline" in text and '"reference"' in text
+
+
+def test_install_page_says_how_to_get_build_and_weigh_in():
+    text = (DOCS / "install.rst").read_text()
+    for needed in ("Getting the code", "python -m build", '--no-deps "resemblyzer==0.1.4"',
+                   "Why", "Extras", "``opensmile``", "``serve``", "``docs``"):
+        assert needed in text, needed
+
+
+def test_tables_scroll_inside_themselves():
+    css = (DOCS / "_static" / "sklearn_ser.css").read_text()
+    assert ".pst-scrollable-table-container" in css
+    conf = (DOCS / "conf.py").read_text()
+    assert '"sidebar_includehidden": False' in conf  # no empty navigation column
+
+
+def _mini_build(tmp_path, index: str, result: dict | None) -> str:
+    """Build a one-page Sphinx project with the result_tables extension; return its HTML."""
+    import json
+
+    src = tmp_path / "src"
+    (src / "results").mkdir(parents=True)
+    if result is not None:
+        (src / "results" / "r.json").write_text(json.dumps(result))
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        "extensions = ['result_tables']\n")
+    (src / "index.rst").write_text(index)
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src),
+         str(tmp_path / "html")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "html" / "index.html").read_text()
+
+
+_ROW = {"name": "recommended", "protocol": "speaker_independent", "evaluation": "6-fold",
+        "accuracy_mean": 0.701, "accuracy_std": 0.063, "uar_mean": 0.689,
+        "fold_accuracy": [0.7, 0.7]}
+_PAGE = """Title
+=====
+
+Before.
+
+.. result-if-exists:: results/r.json
+
+   Inside the block.
+
+   .. result-table:: results/r.json
+      :columns: name, accuracy, uar
+
+After; clips: :result:`results/r.json#data.n_clips`.
+"""
+
+
+def test_result_block_renders_only_when_the_file_exists(tmp_path):
+    pytest.importorskip("sphinx")
+    html = _mini_build(tmp_path / "with", _PAGE, {"rows": [_ROW], "data": {"n_clips": 1080}})
+    assert "Inside the block." in html and "After" in html
+    # A number and its unit never wrap apart in a narrow column.
+    assert "70.1\u00a0%\u00a0±\u00a06.3\u00a0%" in html and "68.9\u00a0%" in html
+    assert "clips: 1080" in html
+    without = _PAGE.replace("After; clips: :result:`results/r.json#data.n_clips`.", "After.")
+    html = _mini_build(tmp_path / "without", without, None)
+    assert "Before." in html and "After." in html and "Inside the block." not in html

@@ -86,7 +86,9 @@ def test_speaker_kfold(fake):
     assert list(summary.columns) == ["mean", "std"]
     assert summary.loc["accuracy", "mean"] == pytest.approx(scores["accuracy"].mean())
 
-    payload = json.loads(json.dumps(result.to_dict()))
+    # CountingClassifier has no predict_proba: the shared metrics are null, strict JSON.
+    payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert all(fold["shared_balanced_accuracy"] is None for fold in payload["fold_scores"])
     assert payload["protocol"] == "speaker_kfold" and payload["n_splits"] == 4
     assert len(payload["fold_scores"]) == 4
     assert payload["confusion_matrix"] == result.confusion_matrix.tolist()
@@ -221,6 +223,23 @@ def test_verbose_prints(fake, capsys):
     evaluate(LogisticRegression(), X, y, groups=speaker, n_splits=2, verbose=1)
     out = capsys.readouterr().out
     assert out.count("[evaluate]") == 2 and "balanced_accuracy=" in out
+
+
+def test_shared_metrics_match_with_all_classes_scored(fake):
+    # Every fold has every class on both sides: the restricted decision is argmax
+    # over all classes, i.e. LogisticRegression's own predict.
+    X, y, speaker, _ = fake
+    result = evaluate(LogisticRegression(), X, y, groups=speaker, n_splits=4, random_state=0)
+    scores = result.fold_scores
+    assert all(classes == LABELS4 for classes in scores["scored_classes"])
+    assert (scores["n_scored"] == scores["n_test"]).all()
+    np.testing.assert_array_equal(result.y_pred_shared, result.y_pred)
+    np.testing.assert_allclose(scores["shared_balanced_accuracy"], scores["balanced_accuracy"])
+    assert list(result.summary().index) == [
+        "accuracy", "balanced_accuracy", "macro_f1",
+        "shared_accuracy", "shared_balanced_accuracy", "shared_macro_f1",
+    ]
+    assert result.scoring_lines() == []  # nothing left unscored: nothing to say
 
 
 def test_fold_scores_frame_types(fake):

@@ -18,6 +18,7 @@ import pytest
 import requests
 import soundfile as sf
 
+import sklearn_ser.datasets._fetch as fetch_module
 from sklearn_ser.datasets import (
     CORPORA,
     DatasetWarning,
@@ -112,8 +113,9 @@ def server(tmp_path_factory):
         thread.join(timeout=5)
 
 
-def test_fetch_ravdess_downloads_once(server, tmp_path, capsys):
+def test_fetch_ravdess_downloads_once(server, tmp_path, capsys, monkeypatch):
     server["requests"].clear()
+    monkeypatch.setattr(fetch_module, "shows_progress", lambda: True)  # as on a terminal
     data = fetch_ravdess(data_home=tmp_path, url=server["zip_url"], known_hash=server["zip_hash"])
     assert server["requests"] == ["/Audio_Speech_Actors_01-24.zip"]
     assert len(data.filenames) == 120
@@ -292,7 +294,7 @@ def _hostile_zip(path: Path, kind: str) -> None:
 def _assert_nothing_outside(data_home: Path, outside: Path) -> None:
     corpus = data_home / "sklearn_ser" / "ravdess"
     assert not (corpus / "audio").exists(), "a refused archive must leave no corpus folder"
-    assert not (corpus / "audio.partial").exists()
+    assert not list(corpus.glob(".audio.*")), "the partial folder must be deleted"
     assert list(outside.iterdir()) == [], "something was written outside the data folder"
     assert not Path("/tmp/sklearn_ser_escape.wav").exists()
 
@@ -369,7 +371,7 @@ def test_safe_extract_keeps_a_valid_tar_with_folders(tmp_path):
         tf.addfile(info, io.BytesIO(b"abc"))
     _safe_extract(archive, tmp_path / "out")
     assert (tmp_path / "out" / "Actor_01" / "a.wav").read_bytes() == b"abc"
-    assert not (tmp_path / "out.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.tar.gz", "out"]  # no leftovers
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
@@ -416,3 +418,89 @@ def test_cli_fetch_offline_prints_one_line(tmp_path, capsys):
     assert len(err) == 1, err
     assert err[0].startswith("sklearn-ser: error: cannot download")
     assert "network is unreachable" in err[0] and "--corpus ravdess=DIR" in err[0]
+
+
+# -- archive bombs --------------------------------------------------------------------------
+def _zeros_zip(path: Path, megabytes: int, n_members: int = 1) -> None:
+    """A zip whose members are megabytes of zeros: ~1 kB of archive per MB unpacked."""
+    block = bytes(1 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(n_members):
+            with zf.open(f"Actor_01/zeros_{i}.wav", "w") as member:
+                for _ in range(megabytes):
+                    member.write(block)
+
+
+def _zeros_tar(path: Path, megabytes: int) -> None:
+    info = tarfile.TarInfo("Actor_01/zeros.wav")
+    info.size = megabytes << 20
+    with tarfile.open(path, "w:gz") as tf:
+        tf.addfile(info, io.BytesIO(bytes(info.size)))
+
+
+def _assert_left_nothing(folder: Path, archive: Path) -> None:
+    assert sorted(folder.iterdir()) == [archive], "the partial output must be deleted"
+
+
+@pytest.mark.parametrize("make", [_zeros_zip, _zeros_tar], ids=["zip", "tar.gz"])
+def test_archive_bomb_is_refused_with_the_default_limits(tmp_path, make):
+    archive = tmp_path / ("bomb.zip" if make is _zeros_zip else "bomb.tar.gz")
+    make(archive, 64)  # 64 MB of zeros in ~100 kB: far beyond any audio's compression
+    assert archive.stat().st_size < 1 << 20
+    with pytest.raises(UnsafeArchiveError, match="archive bomb") as info:
+        _safe_extract(archive, tmp_path / "audio")
+    assert archive.name in str(info.value)
+    _assert_left_nothing(tmp_path, archive)
+
+
+def test_unpacked_size_is_counted_while_writing_not_taken_from_headers(tmp_path,
+                                                                       monkeypatch):
+    # Headers that lie (declaring little) are simulated by skipping the header check:
+    # the bytes actually written still stop at the limit, and nothing is left behind.
+    archive = tmp_path / "lying.tar.gz"
+    _zeros_tar(archive, 8)
+    monkeypatch.setattr(fetch_module._Budget, "check_declared", lambda self, n, size: None)
+    monkeypatch.setattr(fetch_module, "MAX_RATIO", 10**9)  # max_bytes is the limit here
+    written = []
+    original = fetch_module._Budget.copy
+
+    def counting(self, source, target):
+        try:
+            original(self, source, target)
+        finally:
+            written.append(self.written)
+
+    monkeypatch.setattr(fetch_module._Budget, "copy", counting)
+    with pytest.raises(UnsafeArchiveError, match="unpacks to more than 2097152 bytes"):
+        _safe_extract(archive, tmp_path / "audio", max_bytes=2 << 20)
+    assert written and written[-1] <= (2 << 20) + (1 << 20)  # stopped within one chunk
+    _assert_left_nothing(tmp_path, archive)
+
+
+def test_member_count_and_size_limits_are_parameters_of_the_fetchers(server, tmp_path):
+    wav = _wav_bytes()
+    many = server["root"] / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for member in _ravdess_members()[:40]:
+            zf.writestr(member, wav)
+    url, digest = f"{server['base']}/many.zip", "sha256:" + pooch.file_hash(str(many))
+    with pytest.raises(UnsafeArchiveError, match="it has 40 members"):
+        fetch_ravdess(data_home=tmp_path / "a", url=url, known_hash=digest,
+                      progressbar=False, max_members=39)
+    with pytest.raises(UnsafeArchiveError, match=f"declare {40 * len(wav)} bytes"):
+        fetch_ravdess(data_home=tmp_path / "b", url=url, known_hash=digest,
+                      progressbar=False, max_unpacked_bytes=40 * len(wav) - 1)
+    for home in ("a", "b"):
+        corpus = tmp_path / home / "sklearn_ser" / "ravdess"
+        assert [p.name for p in corpus.iterdir()] == ["many.zip"]
+    # At the limits exactly, it unpacks.
+    data = fetch_ravdess(data_home=tmp_path / "c", url=url, known_hash=digest,
+                         progressbar=False, max_members=40, max_unpacked_bytes=40 * len(wav))
+    assert len(data.filenames) == 40
+
+
+def test_download_progress_is_not_drawn_into_a_log(server, tmp_path, capsys):
+    # Under capsys stderr is not a terminal: no \r frames, no bar.
+    fetch_ravdess(data_home=tmp_path, url=server["zip_url"], known_hash=server["zip_hash"])
+    err = capsys.readouterr().err
+    assert "\r" not in err and "%|" not in err

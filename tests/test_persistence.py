@@ -30,7 +30,7 @@ def fitted(synthetic_speech):
     # The custom layers (per-clip normalisation, SpecAugment) must survive both formats.
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 3, "cnn__clip_normalization": True,
               "cnn__time_mask": 4}
-    pipe = make_ser_pipeline(random_state=0, **params)
+    pipe = make_ser_pipeline("reference", random_state=0, **params)
     pipe.fit(synthetic_speech.filenames, synthetic_speech.target)
     X = list(synthetic_speech.filenames[::8])
     return pipe, X, pipe.predict_proba(X)
@@ -105,9 +105,9 @@ def test_load_rejects_files_that_are_not_models(tmp_path):
 
 def test_save_requires_a_fitted_pipeline(tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
-        save_model(make_ser_pipeline(), tmp_path / "m.joblib")
+        save_model(make_ser_pipeline("reference"), tmp_path / "m.joblib")
     with pytest.raises(ValueError, match="not fitted"):
-        export_model(make_ser_pipeline(), tmp_path / "m")
+        export_model(make_ser_pipeline("reference"), tmp_path / "m")
 
 
 def test_export_and_import_give_identical_predictions(fitted, tmp_path):
@@ -177,8 +177,10 @@ def test_import_refuses_code_in_the_network_file(fitted, tmp_path):
     inputs = keras.Input(shape=(2,))
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
     keras.Model(inputs, outputs).save(folder / "network.keras")
-    with pytest.raises(Exception, match="(?i)lambda|safe_mode"):
+    with pytest.raises(ModelFileError, match="network.keras cannot be loaded safely.*Lambda"
+                       ) as info:
         import_model(folder)
+    assert str(folder) in str(info.value)
 
 
 def test_import_rejects_incomplete_or_foreign_folders(fitted, tmp_path):
@@ -212,7 +214,8 @@ def test_export_rejects_other_layouts_and_unserialisable_parameters(fitted, tmp_
     pipe, _, _ = fitted
     with pytest.raises(ValueError, match="make_ser_pipeline"):
         export_model(Pipeline([("cnn", pipe.named_steps["cnn"])]), tmp_path / "x")
-    odd = make_ser_pipeline(random_state=np.random.RandomState(0), **FAST_PIPELINE_PARAMS)
+    odd = make_ser_pipeline("reference", random_state=np.random.RandomState(0),
+                            **FAST_PIPELINE_PARAMS)
     odd.steps[-1] = ("cnn", pipe.named_steps["cnn"])  # fitted network, odd parameter
     with pytest.raises(ValueError, match="augment__random_state"):
         export_model(odd, tmp_path / "y")
@@ -624,3 +627,251 @@ def test_encoder_round_trip_with_two_integer_classes(synthetic_speech, tmp_path)
     with pytest.raises(ModelFileError, match=r"coef_ has shape \(2, 768\), expected shape "
                                              r"\(1, 768\)"):
         import_model(folder)
+
+
+# -- nothing lost: saving replaces a file or folder in one step -------------------------------
+def _siblings(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_interrupted_save_keeps_the_previous_model(fitted, tmp_path, monkeypatch):
+    pipe, X, proba = fitted
+    path = save_model(pipe, tmp_path / "model.joblib", metadata={"round": 1})
+    real_dump = joblib.dump
+
+    def interrupted(value, filename, **kwargs):
+        real_dump({"half": "written"}, filename)  # a file is there, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(joblib, "dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(pipe, path, metadata={"round": 2})
+    monkeypatch.undo()
+    assert _siblings(tmp_path) == ["model.joblib"], "the temporary file must be removed"
+    assert read_model_record(path)["metadata"] == {"round": 1}
+    np.testing.assert_array_equal(load_model(path).predict_proba(X), proba)
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(fitted, tmp_path):
+    path = save_model(fitted[0], tmp_path / "model.joblib")
+    path.chmod(0o600)
+    save_model(fitted[0], path)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_interrupted_export_keeps_the_previous_export(fitted, tmp_path, monkeypatch):
+    from sklearn_ser.persistence import _export
+
+    pipe, X, proba = fitted
+    folder = export_model(pipe, tmp_path / "export", metadata={"round": 1})
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_write = _export.write_text
+
+    def interrupted(path, text):
+        real_write(path, text[: len(text) // 2])  # half of pipeline.json, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_export, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_model(pipe, folder, metadata={"round": 2})
+    monkeypatch.undo()
+    assert _siblings(tmp_path) == ["export"], "the temporary folder must be removed"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    np.testing.assert_allclose(import_model(folder).predict_proba(X), proba, rtol=1e-6,
+                               atol=1e-7)
+
+
+def test_export_replaces_an_earlier_export_but_no_other_folder(fitted, tmp_path):
+    pipe = fitted[0]
+    folder = export_model(pipe, tmp_path / "export", metadata={"round": 1})
+    export_model(pipe, folder, metadata={"round": 2})
+    assert json.loads((folder / "metadata.json").read_text())["metadata"] == {"round": 2}
+    assert _siblings(tmp_path) == ["export"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    with pytest.raises(ValueError, match=r"holds files that are not part of one \(notes.txt\)"):
+        export_model(pipe, mine)
+    assert _siblings(mine) == ["notes.txt"]
+
+
+# -- plain joblib.dump of a fitted pipeline ---------------------------------------------------
+def test_load_accepts_a_fitted_pipeline_saved_with_joblib_dump(fitted, tmp_path):
+    pipe, X, proba = fitted
+    joblib.dump(pipe, tmp_path / "plain.joblib")
+    with pytest.warns(ModelVersionWarning, match="versions it was made with were not recorded"):
+        loaded = load_model(tmp_path / "plain.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+    # Still refused: an unfitted pipeline, or any other object.
+    joblib.dump(make_ser_pipeline(), tmp_path / "unfitted.joblib")
+    with pytest.raises(ModelFileError, match="it holds an unfitted SERPipeline"):
+        load_model(tmp_path / "unfitted.joblib")
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    joblib.dump(Pipeline([("s", StandardScaler().fit([[0.0], [1.0]]))]),
+                tmp_path / "foreign.joblib")
+    with pytest.raises(ModelFileError, match="it holds a Pipeline"):
+        load_model(tmp_path / "foreign.joblib")
+
+
+# -- untrusted model folders: regular files only, bounded, the folder's own errors ------------
+@pytest.fixture
+def deadline():
+    """Turn a hang (e.g. open() of a FIFO blocking forever) into a failure after 20 s."""
+    import signal
+
+    def hung(signum, frame):
+        raise TimeoutError("the read blocked: a FIFO or an endless file was read")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def exported(fitted, tmp_path):
+    return export_model(fitted[0], tmp_path / "export")
+
+
+def _replace_with(file, kind):
+    import os
+
+    file.unlink()
+    if kind == "fifo":
+        os.mkfifo(file)  # a writer never comes: open() would block forever
+    elif kind == "dev_zero":
+        file.symlink_to("/dev/zero")  # endless, and st_size says 0
+    elif kind == "folder":
+        file.mkdir()
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("name", ["pipeline.json", "metadata.json", "network.keras"])
+@pytest.mark.parametrize(("kind", "needle"), [("fifo", "a FIFO"),
+                                              ("dev_zero", "a character device"),
+                                              ("folder", "a folder")])
+def test_model_folder_reads_regular_files_only(exported, deadline, name, kind, needle):
+    _replace_with(exported / name, kind)
+    with pytest.raises(ModelFileError, match=f"{name} is not a regular file \\({needle}\\)"
+                       ) as info:
+        import_model(exported)
+    assert str(exported) in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
+def test_model_file_must_be_a_regular_file(tmp_path, deadline, kind):
+    path = tmp_path / "model.joblib"
+    path.touch()
+    _replace_with(path, kind)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load_model(path)
+
+
+def test_model_folder_json_is_read_up_to_its_limit(exported, monkeypatch):
+    from sklearn_ser.persistence import _json
+
+    size = (exported / "pipeline.json").stat().st_size
+    monkeypatch.setattr(_json, "_MAX_JSON_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match=f"pipeline.json is larger than {size - 1} bytes"):
+        import_model(exported)
+    read = []
+    real_read = _json.read_bounded
+
+    def recording(file, limit, error):
+        data = real_read(file, limit, error)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(_json, "_MAX_JSON_BYTES", size)
+    monkeypatch.setattr(_json, "read_bounded", recording)
+    import_model(exported)
+    assert read[0] == size
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_json_is_the_folders_error(exported, depth):
+    spec = json.loads((exported / "pipeline.json").read_text())
+    nested = "[" * depth + "]" * depth
+    text = json.dumps(spec)[:-1] + f', "extra": {nested}}}'
+    (exported / "pipeline.json").write_text(text)
+    with pytest.raises(ModelFileError, match="pipeline.json is nested deeper than 64 levels"):
+        import_model(exported)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not utf-8", b"{not json", b"[1, 2]"])
+def test_unparsable_json_is_the_folders_error(exported, content):
+    (exported / "metadata.json").write_bytes(content)
+    with pytest.raises(ModelFileError, match="metadata.json"):
+        import_model(exported)
+
+
+def test_network_file_is_bounded_in_size_and_unpacked_size(exported, monkeypatch):
+    from sklearn_ser.persistence import _cnn_layout
+
+    size = (exported / "network.keras").stat().st_size
+    monkeypatch.setattr(_cnn_layout, "_MAX_NETWORK_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match="network.keras is larger than"):
+        import_model(exported)
+    monkeypatch.setattr(_cnn_layout, "_MAX_NETWORK_BYTES", size)
+    monkeypatch.setattr(_cnn_layout, "_MAX_NETWORK_UNPACKED", 1000)
+    with pytest.raises(ModelFileError, match="network.keras unpacks to .* bytes"):
+        import_model(exported)
+    (exported / "network.keras").write_bytes(b"PK not a zip at all")
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="network.keras is not a Keras model file"):
+        import_model(exported)
+
+
+def _dict_paths(node, prefix=()):
+    """Every key path through the nested dicts of a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from _dict_paths(value, (*prefix, key))
+
+
+# Malformed values that once escaped as TypeError, ValueError or AttributeError.
+_MALFORMED = [[[1], [2, 3]], {"__ndarray__": "x", "dtype": "<f8", "shape": [3]},
+              {"__dict__": []}]
+
+
+def test_every_malformed_value_in_an_encoder_export_is_the_folders_error(fitted_encoder,
+                                                                          tmp_path):
+    folder = export_model(fitted_encoder[0], tmp_path / "export")
+    original = json.loads((folder / "pipeline.json").read_text())
+    escaped = []
+    for path in _dict_paths(original):
+        for value in (_MALFORMED[0], _MALFORMED[2]):  # the encoder layout decodes no tags
+            spec = json.loads(json.dumps(original))
+            node = spec
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            (folder / "pipeline.json").write_text(json.dumps(spec))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    import_model(folder)
+            except ModelFileError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - collected, reported below
+                escaped.append(f"{'.'.join(path)} = {value}: {type(exc).__name__}: {exc}")
+    assert escaped == []
+
+
+@pytest.mark.parametrize("where", ["steps", "history"])
+@pytest.mark.parametrize("value", _MALFORMED, ids=["ragged", "ndarray_of_text", "dict_of_list"])
+def test_malformed_values_in_a_cnn_export_are_the_folders_error(exported, where, value):
+    def change(spec):
+        if where == "steps":
+            spec["steps"] = value
+        else:
+            spec["fitted"]["cnn"]["history_"]["__dict__"]["loss"] = value
+
+    _tamper(exported, change)
+    with pytest.raises(ModelFileError, match="has format|history_ is not lists of numbers"):
+        import_model(exported)

@@ -23,24 +23,39 @@ def _split_by_speaker(data, test_speaker):
 def fitted(synthetic_speech):
     """A fast pipeline trained on 3 synthetic speakers; the 4th is held out."""
     (X_train, y_train), (X_test, y_test) = _split_by_speaker(synthetic_speech, "synth_spk04")
-    pipe = make_ser_pipeline(random_state=0, **FAST_PIPELINE_PARAMS).fit(X_train, y_train)
+    pipe = make_ser_pipeline("reference", random_state=0, **FAST_PIPELINE_PARAMS)
+    pipe.fit(X_train, y_train)
     return pipe, X_test, y_test
 
 
 def test_steps_and_parameters():
-    pipe = make_ser_pipeline(cnn__epochs=30, augment__noise_amplitude=0.01)
+    pipe = make_ser_pipeline("reference", cnn__epochs=30, augment__noise_amplitude=0.01)
     assert [name for name, _ in pipe.steps] == ["load", "augment", "features", "cnn"]
     assert pipe["cnn"].epochs == 30 and pipe["augment"].noise_amplitude == 0.01
     assert is_classifier(pipe) and isinstance(pipe["cnn"], SERClassifier)
     assert clone(pipe).get_params()["cnn__epochs"] == 30
     with pytest.raises(ValueError, match="unknown pipeline parameter 'cnn__epoch'"):
-        make_ser_pipeline(cnn__epoch=3)
+        make_ser_pipeline("reference", cnn__epoch=3)
     with pytest.raises(ValueError, match="unknown preset"):
         make_ser_pipeline("best")
 
 
+def test_default_is_the_recommended_preset():
+    """make_ser_pipeline() is the best measured model, not the published CNN recipe."""
+    from sklearn_ser.pipeline import ENCODER_STEPS, PRESETS
+
+    default, named = make_ser_pipeline(), make_ser_pipeline("recommended")
+    assert tuple(name for name, _ in default.steps) == ENCODER_STEPS
+    assert "cnn" not in default.named_steps
+    params, expected = default.get_params(), named.get_params()
+    for key in PRESETS["recommended"]:
+        assert params[key] == expected[key], key
+    assert tuple(name for name, _ in make_ser_pipeline("reference").steps) == (
+        "load", "augment", "features", "cnn")
+
+
 def test_sample_rate_is_consistent_across_steps():
-    pipe = make_ser_pipeline(sr=16000)
+    pipe = make_ser_pipeline("reference", sr=16000)
     assert pipe["load"].sr == pipe["augment"].sr == pipe["features"].sr == 16000
 
 
@@ -70,7 +85,8 @@ def test_training_used_three_views_per_clip(fitted):
 def test_same_random_state_same_predictions(synthetic_speech, fitted):
     pipe, X_test, _ = fitted
     (X_train, y_train), _ = _split_by_speaker(synthetic_speech, "synth_spk04")
-    again = make_ser_pipeline(random_state=0, **FAST_PIPELINE_PARAMS).fit(X_train, y_train)
+    again = make_ser_pipeline("reference", random_state=0, **FAST_PIPELINE_PARAMS)
+    again.fit(X_train, y_train)
     np.testing.assert_array_equal(again.predict_proba(X_test), pipe.predict_proba(X_test))
 
 
@@ -121,7 +137,7 @@ def test_grid_search_with_groups_over_augmentation_and_cnn(synthetic_speech, tmp
     from sklearn_ser import AudioLoader, WaveformAugmenter
 
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 4}
-    pipe = make_ser_pipeline(random_state=0, memory=str(tmp_path), **params)
+    pipe = make_ser_pipeline("reference", random_state=0, memory=str(tmp_path), **params)
     pipe.steps[2] = ("features", _FingerprintingFeatures(**pipe["features"].get_params()))
     grid = {"augment__noise_amplitude": [0.0, 0.05], "cnn__learning_rate": [0.001, 0.01]}
     cv = GroupKFold(n_splits=2)
@@ -157,7 +173,7 @@ def test_grid_search_with_groups_over_augmentation_and_cnn(synthetic_speech, tmp
 def test_cross_val_score_with_speaker_groups(synthetic_speech):
     params = {**FAST_PIPELINE_PARAMS, "cnn__epochs": 3, "augment__views": ("clean",)}
     scores = cross_val_score(
-        make_ser_pipeline(random_state=0, **params), synthetic_speech.filenames,
+        make_ser_pipeline("reference", random_state=0, **params), synthetic_speech.filenames,
         synthetic_speech.target, groups=synthetic_speech.speaker, cv=GroupKFold(n_splits=2),
     )
     assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
@@ -166,7 +182,7 @@ def test_cross_val_score_with_speaker_groups(synthetic_speech):
 def test_reference_defaults_run_end_to_end(synthetic_speech):
     """The unmodified reference recipe: 106x160 images, the 3.5M-parameter CNN."""
     X, y = synthetic_speech.filenames[::5], synthetic_speech.target[::5]  # all 4 emotions
-    pipe = make_ser_pipeline(random_state=0, cnn__epochs=1).fit(X, y)
+    pipe = make_ser_pipeline("reference", random_state=0, cnn__epochs=1).fit(X, y)
     assert pipe["features"].n_rows_ == 106
     assert pipe["cnn"].model_.input_shape == (None, 106, 160, 1)
     assert pipe["cnn"].model_.count_params() == 3_525_672 - 4 * 33  # 4 classes, not 8

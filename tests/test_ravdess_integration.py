@@ -93,7 +93,7 @@ def test_short_pipeline_speaker_independent(ravdess):
         pytest.skip("needs at least two actors")
     keep = np.isin(ravdess.speaker, speakers)
     result = evaluate(
-        make_ser_pipeline(random_state=0, cnn__epochs=3),
+        make_ser_pipeline("reference", random_state=0, cnn__epochs=3),
         ravdess.filenames[keep],
         ravdess.target[keep],
         groups=ravdess.speaker[keep],

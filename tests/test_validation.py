@@ -51,7 +51,7 @@ def test_bad_values_fail_at_the_start_of_fit_naming_the_parameter(estimator, nee
 
 
 def test_validate_pipeline_checks_every_step_before_any_work():
-    pipe = make_ser_pipeline(cnn__epochs=-3, augment__noise_amplitude="abc")
+    pipe = make_ser_pipeline("reference", cnn__epochs=-3, augment__noise_amplitude="abc")
     with pytest.raises(InvalidParameterError, match=r"'augment__noise_amplitude' parameter"):
         validate_pipeline(pipe)
     pipe.set_params(augment__noise_amplitude=0.01)

@@ -109,14 +109,64 @@ def test_views_classifier_trains_any_classifier_on_every_view():
     assert list(lr.classes_) == ["x", "y"]
 
 
-def test_views_classifier_weights_and_params():
+def test_views_classifier_params():
     v = _views(n_clips=6, n_views=2, dim=3)
     y = np.array([0, 1] * 3)
     clf = ViewsClassifier(LogisticRegression(C=0.5))
     assert clone(clf).get_params()["estimator__C"] == 0.5
-    clf.fit(v, y, sample_weight=np.arange(1, 7))
     with pytest.raises(ValueError, match="estimator"):
         ViewsClassifier(estimator="nope").fit(v, y)
+
+
+def test_views_classifier_gives_each_view_its_clip_weight():
+    rng = np.random.RandomState(0)
+    n_clips, n_views, dim = 12, 3, 4
+    data = rng.normal(size=(n_clips, n_views, dim))
+    v = Views(data, ("clean", "noise", "pitch"))
+    y = np.array(["x", "y"] * 6)
+    w = rng.uniform(0.1, 5.0, size=n_clips)
+    clf = ViewsClassifier(LogisticRegression(C=0.5)).fit(v, y, sample_weight=w)
+    # Independently: row 3*i + j is view j of clip i, with clip i's label and weight.
+    rows = np.concatenate([data[i] for i in range(n_clips)])
+    labels = np.array([label for label in y for _ in range(n_views)])
+    weights = np.array([weight for weight in w for _ in range(n_views)])
+    ref = LogisticRegression(C=0.5).fit(rows, labels, sample_weight=weights)
+    np.testing.assert_allclose(clf.estimator_.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(data[:, 0]), ref.predict_proba(data[:, 0]),
+                               rtol=1e-6)
+    # The weights change the fit: unweighted is another model.
+    plain = LogisticRegression(C=0.5).fit(rows, labels)
+    assert np.abs(plain.coef_ - ref.coef_).max() > 1e-2
+    # A clip of weight 0 is as if it, and all its views, were not there.
+    w0 = w.copy()
+    w0[[1, 4]] = 0
+    zeroed = ViewsClassifier(LogisticRegression(C=0.5)).fit(v, y, sample_weight=w0)
+    keep = np.setdiff1d(np.arange(n_clips), [1, 4])
+    dropped = LogisticRegression(C=0.5).fit(
+        data[keep].reshape(-1, dim), np.repeat(y[keep], n_views),
+        sample_weight=np.repeat(w[keep], n_views))
+    np.testing.assert_allclose(zeroed.estimator_.coef_, dropped.coef_, rtol=1e-5, atol=1e-8)
+    # Plain rows (no augmentation) take the weights as they are.
+    flat = ViewsClassifier(LogisticRegression(C=0.5)).fit(data[:, 0], y, sample_weight=w)
+    np.testing.assert_allclose(
+        flat.estimator_.coef_,
+        LogisticRegression(C=0.5).fit(data[:, 0], y, sample_weight=w).coef_, rtol=1e-6)
+
+
+def test_views_classifier_learns_the_input_of_its_classifier():
+    import pandas as pd
+
+    v = _views(n_clips=6, n_views=2, dim=3)
+    y = np.array([0, 1] * 3)
+    clf = ViewsClassifier(LogisticRegression())
+    assert not hasattr(clf, "n_features_in_")  # nothing learned before fit
+    assert clf.fit(v, y).n_features_in_ == 3
+    assert not hasattr(clf, "feature_names_in_")
+    table = pd.DataFrame(v.data[:, 0], columns=["a", "b", "c"])
+    clf.fit(table, y)
+    assert clf.n_features_in_ == 3 and list(clf.feature_names_in_) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="feature"):
+        clf.predict(table[["a", "b"]])
 
 
 def _pipeline():

@@ -15,6 +15,12 @@ published anchors the file cites, ``.. result-provenance::`` where the numbers c
 from (command, date, versions, data, folds).
 
 The role ``:result:`file.json#row name#field``` puts one number inline.
+
+``.. result-if-exists:: ../benchmarks/results/robustness.json`` renders its content
+only when that result file exists: a page can show a benchmark that has not been
+run yet once it has been, without a build error before.
+
+Numbers keep their unit on the same line (``68.9 %`` never wraps between the two).
 """
 
 from __future__ import annotations
@@ -26,18 +32,23 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 from docutils.statemachine import StringList
+from sphinx.transforms import SphinxTransform
+
+# A no-break space: a narrow column must not wrap "68.9 %" into "68.9" and "%".
+NBSP = "\u00a0"
 
 
 def _pct(value) -> str:
-    return "" if value is None else f"{100 * value:.1f} %"
+    return "" if value is None else f"{100 * value:.1f}{NBSP}%"
 
 
 COLUMNS = {
-    "name": ("configuration", lambda r: f"``{r['name']}``"),
+    # A zero-width space after "+" lets a long combined name wrap there in a narrow column.
+    "name": ("configuration", lambda r: "``" + r["name"].replace("+", "+\u200b") + "``"),
     "protocol": ("protocol", lambda r: r["protocol"].replace("_", "-")),
     "evaluation": ("evaluation", lambda r: r["evaluation"]),
     "accuracy": ("accuracy (mean ± std over folds)",
-                 lambda r: f"{_pct(r['accuracy_mean'])} ± {_pct(r['accuracy_std'])}"),
+                 lambda r: f"{_pct(r['accuracy_mean'])}{NBSP}±{NBSP}{_pct(r['accuracy_std'])}"),
     "uar": ("UAR", lambda r: _pct(r.get("uar_mean"))),
     "f1": ("macro-F1", lambda r: _pct(r.get("macro_f1_mean"))),
     "folds": ("per fold", lambda r: ", ".join(f"{100 * a:.0f}" for a in r["fold_accuracy"])),
@@ -54,7 +65,7 @@ def _load(env, argument: str) -> tuple[dict, Path]:
 
 
 def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines = [".. list-table::", "   :header-rows: 1", "   :class: result-numbers", ""]
     for row in [header, *rows]:
         lines.append(f"   * - {row[0]}")
         lines.extend(f"     - {cell}" for cell in row[1:])
@@ -174,11 +185,45 @@ class ResultFields(_ResultDirective):
         return self.render(_list_table(["what", "value"], rows))
 
 
+class ResultIfExists(Directive):
+    """The content, rendered only if the result file named by the argument exists."""
+
+    required_arguments = 1
+    has_content = True
+
+    def run(self):
+        env = self.state.document.settings.env
+        path = (Path(env.srcdir) / self.arguments[0]).resolve()
+        if not path.is_file():
+            return []
+        env.note_dependency(str(path))
+        container = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, container)
+        return container.children
+
+
 def result_role(name, rawtext, text, lineno, inliner, options=None, content=None):
-    """``:result:`file.json#row name#field``` -> the value, as a percentage for fractions."""
+    """``:result:`file.json#row name#field``` -> the value, as a percentage for fractions.
+
+    ``:result:`file.json#dotted.path``` -> any value of the file (list items by
+    index, ``len(...)`` around the path for a count), e.g. ``data.n_clips``.
+    """
     env = inliner.document.settings.env
-    file, row_name, field = text.split("#")
-    result, _ = _load(env, file)
+    parts = text.split("#")
+    result, _ = _load(env, parts[0])
+    if len(parts) == 2:
+        path, count = parts[1], False
+        if path.startswith("len(") and path.endswith(")"):
+            path, count = path[4:-1], True
+        value = result
+        try:
+            for key in path.split("."):
+                value = value[int(key)] if isinstance(value, list) else value[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            msg = inliner.reporter.error(f"{parts[0]} has no {path!r}", line=lineno)
+            return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+        return [nodes.Text(str(len(value) if count else value))], []
+    file, row_name, field = parts
     rows = [r for r in result["rows"] if r["name"] == row_name]
     if not rows:
         msg = inliner.reporter.error(f"no row {row_name!r} in {file}", line=lineno)
@@ -188,11 +233,31 @@ def result_role(name, rawtext, text, lineno, inliner, options=None, content=None
     return [nodes.Text(shown)], []
 
 
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:%|±|ms\b|s\b|x\b|MB\b|GB\b|Hz\b|kHz\b))|(?<=±) (?=\d)")
+
+
+class KeepNumbersWithUnits(SphinxTransform):
+    """On every page, "68.9 %", "± 6.3", "120 ms" keep their parts on one line."""
+
+    default_priority = 800
+
+    def apply(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.Text)):
+            if isinstance(node.parent, (nodes.literal, nodes.literal_block, nodes.raw)):
+                continue
+            text = str(node)
+            fixed = _UNIT_SPACE.sub(NBSP, text)
+            if fixed != text:
+                node.parent.replace(node, nodes.Text(fixed))
+
+
 def setup(app):
+    app.add_transform(KeepNumbersWithUnits)
     app.add_directive("result-table", ResultTable)
     app.add_directive("result-recall", ResultRecall)
     app.add_directive("result-anchors", ResultAnchors)
     app.add_directive("result-provenance", ResultProvenance)
     app.add_directive("result-fields", ResultFields)
+    app.add_directive("result-if-exists", ResultIfExists)
     app.add_role("result", result_role)
     return {"parallel_read_safe": True, "version": "1"}

@@ -12,6 +12,7 @@ import soundfile as sf
 
 # resample and trim_silence are librosa's, computed without importing librosa.
 from sklearn_ser._librosa_mirror import fix_length, resample, trim_silence
+from sklearn_ser.audio._activity import trim_to_speech
 from sklearn_ser.exceptions import AudioFileError, AudioFileWarning
 
 #: Peak amplitude under which a clip counts as silent (-100 dBFS).
@@ -19,6 +20,10 @@ SILENCE_PEAK = 1e-5
 #: Default longest audio (seconds) that the loader decodes: ten minutes, far more
 #: than an utterance, far less than the gigabytes an hour-long file costs once resampled.
 MAX_DURATION = 600.0
+#: Lowest sample rate (Hz) accepted from a file header. Telephone speech is 8 kHz and
+#: old formats go down to 4 kHz; a header claiming less is wrong or hostile (1 Hz turns
+#: an 8 KB file into 66 minutes, 88 million samples once resampled to 22050 Hz).
+MIN_SAMPLE_RATE = 4000
 #: Long-recording API named in the max_duration error.
 LONG_RECORDING_API = "sklearn_ser.segments.predict_segments"
 # libsndfile's frame count is an estimate for MPEG files; a shortfall there is no error.
@@ -35,6 +40,7 @@ def load_audio(
     min_duration: float = 0.0,
     trim_db: float | None = None,
     max_duration: float | None = MAX_DURATION,
+    trim_floor_db: float | None = None,
 ) -> np.ndarray:
     """Read one audio file as a mono float32 waveform at ``sr`` Hz.
 
@@ -63,11 +69,17 @@ def load_audio(
         the peak (``librosa.effects.trim``) before cropping to ``duration``.
     max_duration : float or None, default=600.0
         Longest audio, in seconds, that is decoded: the file header is checked
-        *before* anything is decoded or resampled (a header claiming 1 Hz
-        turns 8 KB into hours). Counts what would be read, i.e. after
+        *before* anything is decoded or resampled (a large file at a low
+        rate becomes hours once resampled). Counts what would be read, i.e. after
         ``offset`` and, without ``trim_db``, up to ``duration``. ``None``: no
         limit. Long recordings go through
         ``sklearn_ser.segments.predict_segments`` instead.
+    trim_floor_db : float or None, default=None
+        With ``trim_db``, also trim leading and trailing parts that are not
+        more than ``trim_floor_db`` decibels above the recording's own noise
+        floor (:func:`~sklearn_ser.audio.trim_to_speech`): noisy recordings
+        are then cut to their speech as clean ones are. ``None``: peak-relative
+        trimming only.
 
     Returns
     -------
@@ -77,14 +89,17 @@ def load_audio(
     ------
     AudioFileError
         Naming the file and the problem: missing, a directory, empty (0 bytes),
-        not decodable, no samples, NaN/inf samples, silent, or too short.
+        not decodable, a header sample rate below :data:`MIN_SAMPLE_RATE`,
+        longer than ``max_duration``, no samples, NaN/inf samples, silent, or
+        too short.
     """
     y = _read(Path(path), sr=sr, offset=offset, duration=None if trim_db else duration,
               max_duration=max_duration)
     problem = _signal_problem(y, sr=sr, min_duration=min_duration)
     if problem:
         raise AudioFileError({str(path): problem})
-    return condition_waveform(y, sr=sr, duration=duration, pad=pad, trim_db=trim_db)
+    return condition_waveform(y, sr=sr, duration=duration, pad=pad, trim_db=trim_db,
+                              trim_floor_db=trim_floor_db)
 
 
 def condition_waveform(
@@ -94,6 +109,7 @@ def condition_waveform(
     duration: float | None = None,
     pad: bool = True,
     trim_db: float | None = None,
+    trim_floor_db: float | None = None,
 ) -> np.ndarray:
     """Apply the per-clip processing of :func:`load_audio` to an in-memory waveform.
 
@@ -116,12 +132,17 @@ def condition_waveform(
     trim_db : float or None, default=None
         Trim leading and trailing parts quieter than ``trim_db`` decibels
         below the peak (``librosa.effects.trim``) before cropping.
+    trim_floor_db : float or None, default=None
+        With ``trim_db``, also trim what is not more than ``trim_floor_db``
+        decibels above the noise floor (:func:`~sklearn_ser.audio.trim_to_speech`).
 
     Returns
     -------
     y : ndarray of shape (n_samples_out,)
     """
-    if trim_db is not None:
+    if trim_db is not None and trim_floor_db is not None:
+        y = trim_to_speech(y, sr=sr, top_db=trim_db, floor_db=trim_floor_db)
+    elif trim_db is not None:
         y = trim_silence(y, top_db=trim_db)
     if duration is not None:
         size = int(round(duration * sr))
@@ -136,6 +157,7 @@ def _read(path: Path, *, sr: int, offset: float, duration: float | None,
     try:
         with sf.SoundFile(path) as f:
             native_sr = f.samplerate
+            check_sample_rate(path, native_sr)
             start = int(round(offset * native_sr))
             frames = -1 if duration is None else int(round(duration * native_sr))
             _check_length(path, f, start=start, frames=frames, max_duration=max_duration)
@@ -157,6 +179,32 @@ DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError)
 
 def undecodable(path: Path, exc: Exception) -> AudioFileError:
     return AudioFileError({str(path): f"cannot be decoded as audio ({exc})"})
+
+
+def check_sample_rate(path: str | os.PathLike, samplerate: int) -> None:
+    """Refuse a header sample rate below :data:`MIN_SAMPLE_RATE`, before anything is decoded.
+
+    Shared by the whole-clip and the block readers, so that both refuse such a
+    file with the same message (resampling it up would cost time and memory
+    out of all proportion to the file's size).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The audio file, named in the error.
+    samplerate : int
+        The sample rate its header declares (Hz).
+
+    Raises
+    ------
+    AudioFileError
+        When ``samplerate`` is below :data:`MIN_SAMPLE_RATE`.
+    """
+    if samplerate < MIN_SAMPLE_RATE:
+        raise AudioFileError({str(path): (
+            f"has a sample rate of {samplerate} Hz in its header, below the minimum of "
+            f"{MIN_SAMPLE_RATE} Hz: the header is wrong or this is not a recording of speech"
+        )})
 
 
 def _header_frames(f: sf.SoundFile, *, start: int, frames: int) -> int:

@@ -72,6 +72,11 @@ class AudioLoader(TransformerMixin, BaseEstimator):
     trim_db : float or None, default=None
         Trim leading/trailing silence quieter than this many dB below the
         clip's peak before cropping to ``duration`` (``None``: no trimming).
+    trim_floor_db : float or None, default=None
+        With ``trim_db``, also trim leading/trailing parts not more than this
+        many dB above the recording's own noise floor, so that a noisy
+        recording is cut to its speech like a clean one
+        (:func:`~sklearn_ser.audio.trim_to_speech`).
     max_duration : float or None, default=600.0
         Files with more than this many seconds to decode are refused with an
         :class:`AudioFileError`, checked from the file header before anything
@@ -97,6 +102,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         "duration": [Interval(Real, 0, None, closed="neither"), None],
         "min_duration": [Interval(Real, 0, None, closed="left")],
         "trim_db": [Interval(Real, 0, None, closed="neither"), None],
+        "trim_floor_db": [Interval(Real, 0, None, closed="neither"), None],
         "max_duration": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": N_JOBS,
         "verbose": VERBOSE,
@@ -110,6 +116,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         duration: float | None = None,
         min_duration: float = 0.1,
         trim_db: float | None = None,
+        trim_floor_db: float | None = None,
         max_duration: float | None = MAX_DURATION,
         n_jobs: int | None = None,
         verbose: int = 0,
@@ -119,6 +126,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         self.duration = duration
         self.min_duration = min_duration
         self.trim_db = trim_db
+        self.trim_floor_db = trim_floor_db
         self.max_duration = max_duration
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -168,7 +176,7 @@ class AudioLoader(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
             desc="loading audio",
             args=[(self.sr, self.offset, self.duration, self.min_duration, self.trim_db,
-                   self.max_duration)] * len(paths),
+                   self.max_duration, self.trim_floor_db)] * len(paths),
         )
         problems = {p: r for p, r in zip(paths, results) if isinstance(r, str)}
         if problems:
@@ -190,12 +198,13 @@ class AudioLoader(TransformerMixin, BaseEstimator):
 def _load_or_problem(
     path: str, sr: int, offset: float, duration: float | None, min_duration: float,
     trim_db: float | None, max_duration: float | None = MAX_DURATION,
+    trim_floor_db: float | None = None,
 ) -> np.ndarray | str:
     """Load one file; return the problem text instead of raising (so all are reported)."""
     try:
         return load_audio(
             path, sr=sr, offset=offset, duration=duration, min_duration=min_duration,
-            trim_db=trim_db, max_duration=max_duration,
+            trim_db=trim_db, max_duration=max_duration, trim_floor_db=trim_floor_db,
         )
     except AudioFileError as exc:
         return exc.problems[str(path)]

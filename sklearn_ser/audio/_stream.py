@@ -15,6 +15,7 @@ from sklearn_ser.audio._file import (
     DECODE_ERRORS,
     ESTIMATED_LENGTH_FORMATS,
     check_audio_file,
+    check_sample_rate,
     downmix,
     undecodable,
     warn_if_short,
@@ -54,8 +55,10 @@ def stream_audio(
     Raises
     ------
     AudioFileError
-        When the file is missing, a directory, empty, not audio or holds no
-        samples, and - naming the time in seconds - when a stretch of it
+        When the file is missing, a directory, empty, not audio, holds no
+        samples or its header declares a sample rate below
+        :data:`~sklearn_ser.audio.MIN_SAMPLE_RATE` (as :func:`~sklearn_ser.load_audio`
+        refuses it), and - naming the time in seconds - when a stretch of it
         cannot be decoded, holds NaN or infinite samples, or the file ends
         before the length its header announces (truncated).
     """
@@ -72,6 +75,7 @@ def stream_audio(
         raise undecodable(path, exc) from None
     with handle as f:
         native_sr = f.samplerate
+        check_sample_rate(path, native_sr)
         out_sr = native_sr if sr is None else int(sr)
         resampler = (
             soxr.ResampleStream(native_sr, out_sr, 1, dtype="float32", quality="HQ")

@@ -28,6 +28,7 @@ from sklearn_ser.cli._output import (
     write_segments,
 )
 from sklearn_ser.cli._parser import PREDICT_SUFFIXES
+from sklearn_ser.cli._serve import cmd_serve
 from sklearn_ser.exceptions import UsageError
 
 # -- shared by the commands -----------------------------------------------------------------
@@ -177,6 +178,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          n_jobs=args.n_jobs,
                          memory=None if args.cache is None else str(args.cache),
                          quiet=args.quiet, speaker_adaptation=args.speaker_adaptation)
+    report_dir = args.report_dir or args.out.with_name(args.out.stem + "_report")
+    _check_outputs(args.out, args.export, report_dir)  # before any corpus or audio is read
     data = load_corpus_args(args.corpus, args.drop_label)
     # Before the folds are settled: one class is the first thing to say.
     check_labels(data.target, what="the training data")
@@ -191,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = run_experiment(
         pipe, data, protocol=protocol, n_splits=n_splits, random_state=args.random_state,
         model_path=args.out, export_dir=args.export,
-        report_dir=args.report_dir or args.out.with_name(args.out.stem + "_report"),
+        report_dir=report_dir,
         metadata={
             "corpora": {name: str(path) for name, path in args.corpus},
             "drop_labels": list(args.drop_label), "preset": args.preset,
@@ -204,6 +207,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.evaluation is not None:
         print(f"evaluation ({result.evaluation.protocol}, {len(result.evaluation.splits)} "
               "folds): " + summary_line(result.evaluation))
+        for line in result.evaluation.scoring_lines():
+            print(line)
     print(f"trained on all {len(data.filenames)} clips in {result.fit_time:.0f} s")
     print(f"model saved to {result.model_path}")
     if result.export_path is not None:
@@ -213,13 +218,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_outputs(out: Path, export: Path | None, report_dir: Path) -> None:
+    """Every place ``train`` writes, checked (and created) now: a usage error naming the option."""
+    from sklearn_ser._io import check_writable_file, check_writable_folder
+    from sklearn_ser.persistence._export import check_export_destination
+
+    for option, check, path in (("--out", check_writable_file, out),
+                                ("--report-dir", check_writable_folder, report_dir),
+                                ("--export", check_export_destination, export)):
+        if path is not None:
+            try:
+                check(path)
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"{option}: {exc}") from None
+
+
 # -- evaluate ---------------------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Test a saved model on corpora, or cross-validate its settings (refit per fold)."""
+    import numpy as np
     from sklearn.base import clone
 
     from sklearn_ser.adaptation import uses_speaker_ids
-    from sklearn_ser.evaluation import evaluate
+    from sklearn_ser.evaluation import evaluate, label_order
     from sklearn_ser.experiment import describe_data, without_runtime_settings
     from sklearn_ser.reporting import (
         classification_summary,
@@ -231,10 +252,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_model(args.model)  # before the data: a bad model path fails fast
     data = load_corpus_args(args.corpus, args.drop_label)
     unknown = sorted(set(data.target) - {str(c) for c in model.classes_})
-    if unknown:
+    if args.protocol == "none" and not set(data.target) - set(unknown):
+        raise UsageError(f"none of the clips has a label the model was trained on "
+                         f"({', '.join(map(str, model.classes_))})")
+    if unknown and args.protocol == "none":
+        # The rule of sklearn_ser.evaluation: only classes of both sides are scored.
         warnings.warn(
-            f"labels the model was not trained on (always counted wrong): {', '.join(unknown)}; "
-            "leave them out with --drop-label", UserWarning, stacklevel=2,
+            f"labels the model was not trained on (their clips are not scored): "
+            f"{', '.join(unknown)}; leave them out with --drop-label", UserWarning, stacklevel=2,
         )
     report_dir = args.report_dir or args.model.with_name(args.model.stem + "_evaluation")
     extra = {"classes": [str(c) for c in model.classes_], "data": describe_data(data),
@@ -242,13 +267,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.protocol == "none":
         proba = predict_proba(model, list(data.filenames), 64, quiet=args.quiet,
                               speakers=data.speaker)
-        y_pred = model.classes_[proba.argmax(axis=1)].astype(str)
-        labels = list(dict.fromkeys([*map(str, model.classes_), *sorted(unknown)]))
-        summary = classification_summary(data.target, y_pred, labels=labels)
+        classes = model.classes_.astype(str)
+        y_pred = classes[proba.argmax(axis=1)]
+        scored = np.isin(data.target, classes)
+        y_true, y_pred, proba = data.target[scored], y_pred[scored], proba[scored]
+        labels = [str(c) for c in model.classes_]
+        summary = classification_summary(y_true, y_pred, labels=labels)
         print("saved model on these clips: " + format_summary(summary))
+        shared = np.isin(classes, y_true)
+        if not shared.all():  # the model knows classes these clips lack
+            y_shared = classes[shared][proba[:, shared].argmax(axis=1)]
+            names = label_order(classes[shared])
+            summary = classification_summary(y_true, y_shared, labels=names)
+            print(f"deciding among the {len(names)} classes of these clips only "
+                  f"({', '.join(names)}): " + format_summary(summary))
         adaptive = " (speaker-adaptive: each speaker's unlabeled clips used)"
         written = write_report(
-            report_dir, data.target, y_pred, labels=labels,
+            report_dir, y_true, y_pred, labels=labels,
             feature_image=_feature_image(model, data.filenames[0]),
             title=f"sklearn-ser evaluate: {args.model} on {len(data.filenames)} clips"
             + (adaptive if uses_speaker_ids(model) else ""),
@@ -259,10 +294,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not args.quiet:
             show_progress(pipe)
             note(f"evaluating with protocol {args.protocol} ...")
+        weights = None if args.sample_weight == "none" else args.sample_weight
         result = evaluate(pipe, data, protocol=args.protocol, n_splits=args.n_splits,
-                          random_state=args.random_state, verbose=0 if args.quiet else 1)
+                          random_state=args.random_state, sample_weight=weights,
+                          verbose=0 if args.quiet else 1)
         print(f"{result.protocol} ({len(result.splits)} folds) with the model's settings: "
               + summary_line(result))
+        for line in result.scoring_lines():
+            print(line)
         written = write_report(
             report_dir, evaluation=result,
             title=f"sklearn-ser evaluate: settings of {args.model}, {result.protocol}",
@@ -284,8 +323,8 @@ def _feature_image(pipe, path):
 def predict_proba(model, files: list[str], batch_size: int, quiet: bool, speakers=None):
     """Probabilities per file, in batches with a progress bar (one call with speaker ids)."""
     import numpy as np
-    from tqdm.auto import tqdm
 
+    from sklearn_ser._parallel import progress_bar
     from sklearn_ser.adaptation import uses_speaker_ids
 
     if speakers is not None and uses_speaker_ids(model):
@@ -297,8 +336,8 @@ def predict_proba(model, files: list[str], batch_size: int, quiet: bool, speaker
             return model.predict_proba(files, groups=np.asarray(speakers))
     chunks = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
     parts = []
-    with tqdm(total=len(files), desc="predicting", unit="file", disable=quiet or len(chunks) < 2,
-              leave=False, file=sys.stderr) as bar:
+    with progress_bar(total=len(files), desc="predicting", unit="file",
+                      disable=quiet or len(chunks) < 2, leave=False, file=sys.stderr) as bar:
         for chunk in chunks:
             parts.append(model.predict_proba(chunk))
             bar.update(len(chunk))
@@ -359,6 +398,9 @@ def _predict_segments(args: argparse.Namespace) -> int:
     if hop > window:
         raise UsageError(f"--hop ({hop:g} s) must not exceed --window ({window:g} s)")
     if args.plot is not None:
+        from sklearn_ser._io import check_writable_file
+
+        check_writable_file(args.plot)  # before the recording is read
         use_file_backend()
     from sklearn_ser.segments import predict_segments
 
@@ -369,13 +411,13 @@ def _predict_segments(args: argparse.Namespace) -> int:
                              verbose=0 if args.quiet else 1)
     write_segments(frame, files[0], fmt=args.format, with_proba=args.proba)
     if args.plot is not None:
+        from sklearn_ser._io import save_figure
         from sklearn_ser.cli._output import display_path
         from sklearn_ser.plotting import plot_segments
 
         fig = plot_segments(frame, title=f"{Path(files[0]).name}: emotion over time")
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.plot, dpi=110)
-        note(f"timeline written to {display_path(args.plot)}")
+        written = save_figure(fig, args.plot, dpi=110)
+        note(f"timeline written to {display_path(written)}")
     n_speech = int(frame["speech"].sum())
     note(f"{len(frame)} segments, {n_speech} windows of speech, "
          f"{float(frame['end'].max()):.1f} s of audio")
@@ -427,4 +469,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "predict": cmd_predict,
     "fetch": cmd_fetch,
     "datasets": cmd_datasets,
+    "serve": cmd_serve,
 }

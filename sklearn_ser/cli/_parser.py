@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sklearn_ser.cli._demo import DEMO_PARAMS, QUICK_PARAMS
+from sklearn_ser.cli._demo import DEMO_PARAMS, DEMO_PRESETS, QUICK_PARAMS
 
 PROG = "sklearn-ser"
 
@@ -33,6 +33,15 @@ PROTOCOL_NAMES = (
     "random_clip",
     "none",
 )
+
+
+def _protocol_name(text: str) -> str:
+    """A protocol name; ``leave-one-corpus-out`` is read as ``leave_one_corpus_out``."""
+    return text.strip().replace("-", "_")
+
+
+#: ``--sample-weight`` choices: none, or a ``sklearn_ser.datasets.corpus_weights`` mode.
+SAMPLE_WEIGHT_NAMES = ("none", "corpus", "corpus_class")
 
 
 def _parse_setting(text: str) -> tuple[str, Any]:
@@ -147,14 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="train and evaluate on generated speech, save a model and a report",
         description="Generate a small SYNTHETIC emotional speech set, evaluate the pipeline "
         "speaker-independently (no speaker in both training and test folds), train on all "
-        "clips, save the model and the report, and predict clips of an unseen speaker. "
-        "Offline; about 2-3 minutes on 2 cores.",
+        "clips, save the model and the report, and predict clips and a long recording of "
+        "unseen speakers. Offline; under a minute on 2 cores with the default 'recommended' "
+        "preset, several minutes with --preset reference (the CNN).",
     )
     p.add_argument("--out", type=Path, default=Path("sklearn_ser_demo"), metavar="DIR",
                    help="output folder (default: ./sklearn_ser_demo)")
+    p.add_argument("--preset", choices=DEMO_PRESETS, default=DEMO_PRESETS[0],
+                   help="recommended (pretrained speech encoder + logistic regression, the "
+                   "best measured model) or reference (the published CNN recipe) "
+                   f"(default: {DEMO_PRESETS[0]})")
     p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
-                   help=f"training epochs (default: {DEMO_PARAMS['cnn__epochs']}, "
-                   f"--quick: {QUICK_PARAMS['cnn__epochs']})")
+                   help="CNN training epochs, --preset reference only (default: "
+                   f"{DEMO_PARAMS['reference']['cnn__epochs']}, "
+                   f"--quick: {QUICK_PARAMS['reference']['cnn__epochs']})")
     p.add_argument("--quick", action="store_true",
                    help="a tiny data set and network: seconds (for tests and CI)")
     _add_run_args(p)
@@ -170,10 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=Path, default=None, metavar="DIR",
                    help="also export the model without pickle to DIR (JSON files, plus "
                    "network.keras for the CNN presets)")
-    p.add_argument("--preset", default="reference",
-                   help="pipeline preset: reference (the published CNN recipe), cnn, or "
-                   "recommended (pretrained speech encoder + logistic regression; best on new "
-                   "voices) (default: reference)")
+    p.add_argument("--preset", default="recommended",
+                   help="pipeline preset: recommended (pretrained speech encoder + logistic "
+                   "regression; best on new voices), reference (the published CNN recipe) or "
+                   "cnn (default: recommended)")
     p.add_argument("--speaker-adaptation", action="store_true",
                    help="encoder presets: standardise each speaker with that speaker's own "
                    "clips; evaluation then uses each test speaker's UNLABELED clips and is "
@@ -183,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a pipeline parameter, repeatable, e.g. --set cnn__epochs=30 "
                    "--set 'features__features=(\"mel\", \"mfcc\")'")
     p.add_argument("--protocol", choices=PROTOCOL_NAMES, default="speaker_kfold",
-                   help="evaluation before the final fit (default: speaker_kfold; none: skip)")
+                   type=_protocol_name,
+                   help="evaluation before the final fit (default: speaker_kfold; none: skip; "
+                   "leave_one_corpus_out: train on the other --corpus folders, score the "
+                   "classes both sides have)")
     p.add_argument("--n-splits", type=_positive_int, default=None, metavar="K",
                    help="folds of speaker_kfold (default: 5, or one per speaker when the data "
                    "have fewer), repetitions of random_clip (default: 5)")
@@ -201,8 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", type=Path, help="a model saved by 'train' or 'demo'")
     _add_corpus_args(p, required=True)
-    p.add_argument("--protocol", choices=PROTOCOL_NAMES, default="none",
-                   help="none (default): test the saved model; else refit per fold")
+    p.add_argument("--protocol", choices=PROTOCOL_NAMES, default="none", type=_protocol_name,
+                   help="none (default): test the saved model; else refit per fold "
+                   "(leave_one_corpus_out: train on the other --corpus folders)")
+    p.add_argument("--sample-weight", choices=SAMPLE_WEIGHT_NAMES, default="none",
+                   type=_protocol_name,
+                   help="with a refitting --protocol: weight the training clips so that each "
+                   "corpus (corpus_class: each corpus and class) counts the same (default: none)")
     p.add_argument("--n-splits", type=_positive_int, default=5, metavar="K",
                    help="folds of speaker_kfold, repetitions of random_clip (default: 5)")
     p.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
@@ -241,6 +264,32 @@ def build_parser() -> argparse.ArgumentParser:
                    "own statistics, predicted in one batch")
     p.add_argument("--plot", type=Path, default=None, metavar="PNG",
                    help="with --segments: also write the timeline plot to this file")
+
+    p = sub.add_parser(
+        "serve", help="serve a saved model: an HTTP API and a page to upload or record",
+        description="Load MODEL once and serve it: POST /predict (clips -> labels and "
+        "probabilities), POST /segments (a recording -> emotion over time), GET /model, "
+        "GET /health, GET /openapi.json, and a page at / to upload or record a clip. "
+        "Needs the serve extra (pip install 'sklearn-ser[serve]'). Loopback only unless "
+        "--host names another address, which then needs --token (or SKLEARN_SER_TOKEN).",
+    )
+    p.add_argument("model", type=Path, help="a saved model (.joblib) or an exported folder")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=_non_negative_int, default=8000,
+                   help="port (default: 8000)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="threads running predictions (default: CPU count, at most 4)")
+    p.add_argument("--token", default=None,
+                   help="require this token on every request (default: $SKLEARN_SER_TOKEN); "
+                   "needed for a non-loopback --host")
+    p.add_argument("--max-upload-mb", type=_positive_seconds, default=50.0, metavar="MB",
+                   help="largest request body in MiB (default: 50)")
+    p.add_argument("--max-clip-seconds", type=_positive_seconds, default=30.0, metavar="S",
+                   help="longest clip /predict accepts (default: 30)")
+    p.add_argument("--max-recording-seconds", type=_positive_seconds, default=600.0,
+                   metavar="S", help="longest recording /segments accepts (default: 600)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no request log")
 
     p = sub.add_parser(
         "fetch", help="download a corpus into the data cache",

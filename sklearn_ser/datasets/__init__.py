@@ -11,7 +11,9 @@ Every corpus -- RAVDESS, CREMA-D, TESS, SAVEE and folders written by
 :func:`make_emotional_speech` (``"synthetic"``) -- is one entry of a single
 registry, from which the loaders, :func:`load_corpora`, the fetchers,
 :data:`CORPORA` and :func:`list_corpora` are made; :func:`corpus_names` and
-:func:`resolve_corpus_name` give and check its names.
+:func:`resolve_corpus_name` give and check its names. :func:`corpus_weights`
+gives per-clip ``sample_weight`` so that, trained on several corpora at once,
+each corpus counts the same.
 
 >>> from sklearn_ser.datasets import load_ravdess  # doctest: +SKIP
 >>> data = load_ravdess("~/data/ravdess", drop_labels="calm")  # doctest: +SKIP
@@ -37,6 +39,7 @@ __all__ = [
     "UnsafeArchiveError",
     "SkippedFilesWarning",
     "corpus_names",
+    "corpus_weights",
     "fetch_crema_d",
     "fetch_ravdess",
     "fetch_savee",
@@ -68,6 +71,7 @@ _LAZY = {
     "find_audio_files": "._base",
     "get_data_home": "._base",
     "load_corpora": "._base",
+    "corpus_weights": "._base",
     "load_crema_d": "._loaders",
     "load_ravdess": "._loaders",
     "load_savee": "._loaders",

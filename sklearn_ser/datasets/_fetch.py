@@ -14,8 +14,11 @@ Archives are unpacked by this module, not by pooch: every member is checked
 first, and an archive with an absolute member, a ``..`` component, a link or
 a special file is refused (:class:`UnsafeArchiveError`) before anything is
 written; tar members then go through the standard library's ``"data"``
-filter too. An archive that cannot be read to its end (a download cut
-short) is deleted, so the next call downloads it again.
+filter too. What is unpacked is counted as it is written and limited in
+bytes and members (an archive bomb is refused and its partial output
+deleted). pooch downloads to a temporary file and moves it into place. An
+archive that cannot be read to its end (a download cut short) is deleted, so
+the next call downloads it again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
-import shutil
 import stat
 import tarfile
 import warnings
@@ -38,6 +40,8 @@ from urllib.parse import urlparse
 import pandas as pd
 import pooch
 
+from .._io import atomic_folder
+from .._parallel import shows_progress
 from ..exceptions import DatasetWarning, ManualDownloadError, UnsafeArchiveError
 from ._base import find_audio_files, get_data_home
 from ._loaders import LOADERS
@@ -164,6 +168,8 @@ def _check_tar_members(members: list[tarfile.TarInfo], archive: Path) -> None:
             why = f"is a link (to {member.linkname!r}); corpus archives hold plain files only"
         elif why is None and not (member.isfile() or member.isdir()):
             why = "is a device, FIFO or other special file"
+        elif why is None and member.issparse():
+            why = "is a sparse file; corpus archives hold plain files only"
         if why:
             raise UnsafeArchiveError(
                 f"refusing to unpack {archive}: member {member.name!r} {why}"
@@ -182,44 +188,108 @@ def _check_zip_members(infos: list[zipfile.ZipInfo], archive: Path) -> None:
             )
 
 
-def _safe_extract(archive: Path, destination: Path) -> None:
-    """Unpack ``archive`` into ``destination`` (replaced), refusing unsafe members.
+#: Default limits of what an archive may unpack to (``fetch_*(max_unpacked_bytes=,
+#: max_members=)``): far above any corpus (RAVDESS' speech audio is 0.6 GB in 1440
+#: files, CREMA-D's 7442 files), far below what fills a disk.
+MAX_UNPACKED_BYTES = 32 << 30
+MAX_MEMBERS = 1_000_000
+#: Unpacked size allowed per byte of archive. Audio compresses about 1.1-3 times; an
+#: archive bomb (a few kilobytes of zeros deflate 1000 times) is refused long before
+#: it fills anything.
+MAX_RATIO = 100
 
-    Every member is checked before anything is written; tar members are then
-    extracted with the standard library's ``"data"`` filter as a second line
-    of defence. The archive is unpacked into a temporary sibling folder that
-    is renamed at the end, so an interrupted or refused extraction never
-    leaves a half-filled folder that a later call would take for the corpus.
+_CHUNK = 1 << 20
+
+
+class _Budget:
+    """Counts what extraction writes and stops it at the limits (never trusting headers)."""
+
+    def __init__(self, archive: Path, max_bytes: int, max_members: int):
+        self.archive = archive
+        self.max_bytes = min(max_bytes, MAX_RATIO * max(archive.stat().st_size, 1))
+        self.max_members = max_members
+        self.written = 0
+
+    def refuse(self, what: str) -> UnsafeArchiveError:
+        return UnsafeArchiveError(
+            f"refusing to unpack {self.archive}: {what} (an archive bomb?). Limits: "
+            f"{self.max_members} members, {self.max_bytes} bytes unpacked (the smaller of "
+            f"max_unpacked_bytes and {MAX_RATIO} times the archive's size); pass larger "
+            "max_unpacked_bytes= or max_members= to the fetcher if you trust the archive"
+        )
+
+    def check_declared(self, n_members: int, declared: int) -> None:
+        """Refuse before writing anything when the headers already exceed a limit."""
+        if n_members > self.max_members:
+            raise self.refuse(f"it has {n_members} members")
+        if declared > self.max_bytes:
+            raise self.refuse(f"its members declare {declared} bytes")
+
+    def copy(self, source, target: Path) -> None:
+        """Copy one member's data, counting every byte actually written."""
+        with open(target, "wb") as out:
+            while chunk := source.read(_CHUNK):
+                self.written += len(chunk)
+                if self.written > self.max_bytes:
+                    raise self.refuse(f"it unpacks to more than {self.max_bytes} bytes")
+                out.write(chunk)
+
+
+def _write_member(root: Path, name: str, is_dir: bool, open_data, budget: _Budget) -> None:
+    """Create one checked member (a folder, or a file whose data ``open_data()`` gives)."""
+    target = root.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+    if is_dir:
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_data() as source:
+        budget.copy(source, target)
+
+
+def _safe_extract(archive: Path, destination: Path, *, max_bytes: int = MAX_UNPACKED_BYTES,
+                  max_members: int = MAX_MEMBERS) -> None:
+    """Unpack ``archive`` into ``destination`` (replaced), refusing unsafe members and bombs.
+
+    Every member is checked before anything is written; tar members also pass
+    the standard library's ``"data"`` filter. Files are written by this function,
+    counting the bytes actually unpacked (headers can lie), and extraction
+    stops at ``max_bytes`` (or :data:`MAX_RATIO` times the archive's size, if
+    smaller) or ``max_members``. The archive is unpacked into a temporary sibling
+    folder that is swapped in at the end, so an interrupted or refused
+    extraction never leaves a half-filled folder that a later call would take
+    for the corpus.
 
     Raises
     ------
     UnsafeArchiveError
         If a member is absolute, has a ``..`` component, is a link or a
-        special file.
+        special file, or the archive exceeds a limit.
     tarfile.TarError, zipfile.BadZipFile, EOFError, OSError
         If the archive is corrupt or truncated.
     """
-    partial = destination.with_name(destination.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    budget = _Budget(archive, max_bytes, max_members)
+    with atomic_folder(destination) as partial:
         if _archive_kind(archive.name) == "zip":
             with zipfile.ZipFile(archive) as zf:
-                _check_zip_members(zf.infolist(), archive)
+                infos = zf.infolist()
+                _check_zip_members(infos, archive)
+                budget.check_declared(len(infos), sum(i.file_size for i in infos))
                 bad = zf.testzip()  # reads every member: a truncated file fails here
                 if bad is not None:
                     raise zipfile.BadZipFile(f"member {bad!r} fails its CRC check")
-                zf.extractall(partial)
+                for info in infos:
+                    _write_member(partial, info.filename, info.is_dir(),
+                                  lambda info=info: zf.open(info), budget)
         else:
             with tarfile.open(archive) as tf:
                 members = tf.getmembers()  # reads to the end: a truncated file fails here
                 _check_tar_members(members, archive)
-                tf.extractall(partial, members=members, filter="data")
-        shutil.rmtree(destination, ignore_errors=True)
-        partial.rename(destination)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+                budget.check_declared(len(members), sum(m.size for m in members))
+                for member in members:
+                    # The standard library's "data" filter as a second line of defence.
+                    member = tarfile.data_filter(member, str(partial))
+                    _write_member(partial, member.name, member.isdir(),
+                                  lambda member=member: tf.extractfile(member), budget)
 
 
 #: What a truncated or corrupt archive raises while it is opened and read.
@@ -242,6 +312,8 @@ def _fetch(
     known_hash: str | None,
     download_if_missing: bool,
     progressbar: bool,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+    max_members: int = MAX_MEMBERS,
     load_kwargs: dict[str, Any],
 ):
     info = CORPORA[name]
@@ -274,8 +346,9 @@ def _fetch(
         )
     before = archive.stat().st_mtime_ns if archive.exists() else None
     try:
+        # pooch's bar only on a terminal: in a log or a pipe its \r frames pile up.
         pooch.retrieve(url, known_hash=known_hash, fname=fname, path=cache,
-                       progressbar=progressbar)
+                       progressbar=progressbar and shows_progress())
     except Exception as exc:
         if _network_error(exc):
             raise ConnectionError(
@@ -288,7 +361,8 @@ def _fetch(
     fresh = not archive.exists() or archive.stat().st_mtime_ns != before
     if fresh or _cached_folder(name, data_home) is None:
         try:
-            _safe_extract(archive, extract)
+            _safe_extract(archive, extract, max_bytes=max_unpacked_bytes,
+                          max_members=max_members)
         except _CORRUPT as exc:
             # A download cut short (without a hash to catch it) would otherwise
             # fail on every later call: delete it so the next call downloads again.
@@ -323,7 +397,15 @@ _FETCH_PARAMS = """
     download_if_missing : bool, default=True
         If False, raise :class:`OSError` when the archive is not cached.
     progressbar : bool, default=True
-        Show a progress bar (tqdm) while downloading.
+        Show a progress bar (tqdm) while downloading, when stderr is a
+        terminal (never in a log or a pipe).
+    max_unpacked_bytes : int, default={max_bytes}
+        Most bytes the archive may unpack to (also at most {ratio} times the
+        archive's own size); counted while unpacking, whatever the archive's
+        headers say. Beyond it the partial output is deleted and
+        :class:`UnsafeArchiveError` is raised (an archive bomb).
+    max_members : int, default={max_members}
+        Most files and folders the archive may hold.
     **load_kwargs
         Passed to :func:`load_{name}`, e.g. ``drop_labels``, ``as_frame``.
 
@@ -353,7 +435,9 @@ def fetch_docstring(name: str) -> str:
     ``url=`` it downloads, verifies and unpacks that archive like
     :func:`fetch_ravdess`. Size of the corpus: {fetch.size}.
 """
-    return head + _FETCH_PARAMS.format(name=name, url=info.url, known_hash=info.known_hash)
+    return head + _FETCH_PARAMS.format(name=name, url=info.url, known_hash=info.known_hash,
+                                       max_bytes=MAX_UNPACKED_BYTES, ratio=MAX_RATIO,
+                                       max_members=MAX_MEMBERS)
 
 
 def _make_fetcher(name: str) -> Callable[..., Any]:
@@ -366,6 +450,8 @@ def _make_fetcher(name: str) -> Callable[..., Any]:
         known_hash: str | None = info.known_hash,
         download_if_missing: bool = True,
         progressbar: bool = True,
+        max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+        max_members: int = MAX_MEMBERS,
         **load_kwargs: Any,
     ):
         return _fetch(
@@ -375,6 +461,8 @@ def _make_fetcher(name: str) -> Callable[..., Any]:
             known_hash=known_hash,
             download_if_missing=download_if_missing,
             progressbar=progressbar,
+            max_unpacked_bytes=max_unpacked_bytes,
+            max_members=max_members,
             load_kwargs=load_kwargs,
         )
 

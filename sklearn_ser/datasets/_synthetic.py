@@ -19,6 +19,8 @@ import soundfile as sf
 from scipy.signal import lfilter, sosfilt
 from sklearn.utils import Bunch, check_random_state
 
+from .._io import atomic_path
+
 __all__ = ["SUPPORTED_EMOTIONS", "make_emotional_speech"]
 
 
@@ -469,7 +471,10 @@ def make_emotional_speech(
                 y = _synthesize_clip(pros, spk, n, sr, rng)
                 name = f"{spk['id']}_{emotion}_{k + 1:0{idx_width}d}.{fmt}"
                 path = os.path.join(out_dir, name)
-                sf.write(path, y, sr, subtype=subtype)
+                # Written under a temporary name, then moved: a reader (or a run cut
+                # short) never sees half a file under the final name.
+                with atomic_path(path) as tmp:
+                    sf.write(tmp, y, sr, subtype=subtype)
                 filenames.append(path)
                 targets.append(emotion)
                 spk_ids.append(spk["id"])

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from sklearn_ser._io import quiet_cache_reload
 from sklearn_ser._parallel import parallel_map
 from sklearn_ser.encoders._network import (
     LAYERS,
@@ -57,11 +58,31 @@ def _encode_clips(
     return np.stack(rows).astype(np.float32, copy=False)
 
 
+class _CacheMiss(LookupError):
+    """Raised by :func:`_cached_vector` when asked for a vector it was not given."""
+
+
 def _cached_vector(clip_digest: str, version: tuple, params: dict, vector=None):
     """Identity on ``vector``: its other arguments key joblib's cache, ``vector`` is ignored.
 
-    A hit returns the stored vector; a miss stores the one computed (batched) by the caller.
+    A hit returns the stored vector. When the stored entry is missing or cannot be
+    read, joblib calls this function without ``vector``: it raises, so that nothing
+    (never None) is stored and the caller computes the vector; storing it uses
+    ``.call`` with ``vector``, which overwrites any entry.
     """
+    if vector is None:
+        raise _CacheMiss(clip_digest)
+    return vector
+
+
+def _checked_vector(value: Any, n_features: int) -> np.ndarray | None:
+    """A cached vector if it is ``n_features`` finite numbers, else None (recompute it)."""
+    try:
+        vector = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    if vector.shape != (n_features,) or not np.all(np.isfinite(vector)):
+        return None
     return vector
 
 
@@ -117,7 +138,8 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
         Cache one vector per clip on disk, keyed by the clip's samples,
         every parameter that changes the vector, the weight file and a
         version tag. Cached clips are not recomputed; the others are computed
-        batched.
+        batched. A cached entry that cannot be read or is not a vector of
+        finite numbers of the right length is computed again and replaced.
     n_jobs : int, default=None
         Batches run in parallel with joblib (``None``: one process unless a
         ``joblib.parallel_backend`` says otherwise). Each batch uses one
@@ -313,10 +335,19 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
             keys = [(_clip_digest(w), version, params) for w in clips]
             todo = []
             for i, key in enumerate(keys):
+                # Whatever comes back is checked: a truncated, planted or stale entry
+                # (joblib may warn that it recomputes) is computed again and overwritten.
+                vector = None
                 if cached.check_call_in_cache(*key):
-                    out[i] = cached(*key)
-                else:
+                    try:
+                        with quiet_cache_reload():
+                            vector = _checked_vector(cached(*key), self.n_features_out_)
+                    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
+                        vector = None
+                if vector is None:
                     todo.append(i)
+                else:
+                    out[i] = vector
         if todo:
             # Longest first, so each padded batch holds clips of similar lengths.
             todo.sort(key=lambda i: -clips[i].size)
@@ -332,7 +363,7 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
                 out[batch] = vectors
                 if cached is not None:
                     for i, vector in zip(batch, vectors):
-                        cached(*keys[i], vector=vector)
+                        cached.call(*keys[i], vector=vector)  # stores, replacing a bad entry
         return out
 
     def __sklearn_tags__(self):

@@ -11,14 +11,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from numbers import Integral
+from typing import Any
 
 import joblib
 import librosa
 import numpy as np
+from joblib.memory import NotMemorizedFunc
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from sklearn_ser._io import quiet_cache_reload
 from sklearn_ser._parallel import parallel_imap
 from sklearn_ser._validation import N_JOBS, VERBOSE
 from sklearn_ser.features._recipe import (
@@ -47,6 +50,26 @@ def _image_for_cache(y: np.ndarray, version: tuple, params: dict) -> np.ndarray:
 # joblib keys its cache folder by the cached function's module: keep the one it had
 # before features became a package, so that feature caches written then are still found.
 _image_for_cache.__module__ = "sklearn_ser.features"
+
+
+def _verified_image(y: np.ndarray, compute: Any, version: tuple, params: dict,
+                    shape: tuple[int, int]) -> np.ndarray:
+    """``compute(y, version, params)``, checked: a cached image that is not a finite
+    float array of ``shape`` is computed again and its cache entry replaced.
+
+    (joblib itself recomputes an entry it cannot read; this catches one that reads
+    but holds the wrong thing, e.g. planted or written by other code.)
+    """
+    with quiet_cache_reload():
+        image = compute(y, version, params)
+    if isinstance(compute, NotMemorizedFunc) or _is_image(image, shape):
+        return image
+    return compute.call(y, version, params)[0]
+
+
+def _is_image(value: Any, shape: tuple[int, int]) -> bool:
+    return (isinstance(value, np.ndarray) and value.shape == shape
+            and value.dtype.kind == "f" and bool(np.all(np.isfinite(value))))
 
 
 class FeatureImageExtractor(TransformerMixin, BaseEstimator):
@@ -254,8 +277,9 @@ class FeatureImageExtractor(TransformerMixin, BaseEstimator):
         key = (_IMAGE_VERSION, librosa.__version__)
         params = self._image_params()
         results = parallel_imap(
-            compute, list(clips), n_jobs=self.n_jobs, verbose=self.verbose,
-            desc="extracting features", args=[(key, params)] * clips.size,
+            _verified_image, list(clips), n_jobs=self.n_jobs, verbose=self.verbose,
+            desc="extracting features",
+            args=[(compute, key, params, (rows, self.n_columns))] * clips.size,
         )
         for i, image in enumerate(results):
             out[i] = image

@@ -78,9 +78,10 @@ class _Choices(Options):
         self.max_len = max_len
 
     def is_satisfied_by(self, val: Any) -> bool:
+        # Membership first: set() of a hostile file's nested lists would raise TypeError.
         return (isinstance(val, list | tuple) and 0 < len(val) <= self.max_len
-                and len(set(val)) == len(val)
-                and all(not isinstance(v, bool) and v in self.choices for v in val))
+                and all(not isinstance(v, bool) and v in self.choices for v in val)
+                and len(set(val)) == len(val))
 
     def __str__(self) -> str:
         return (f"a non-empty list or tuple of at most {self.max_len} distinct values "
@@ -121,6 +122,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "duration": [Interval(Real, 0, 3600, closed="right"), None],
         "min_duration": [Interval(Real, 0, 60, closed="both")],
         "trim_db": [Interval(Real, 0, 200, closed="right"), None],
+        "trim_floor_db": [Interval(Real, 0, 200, closed="right"), None],
     },
     "WaveformAugmenter": {
         "views": [_Strings(max_len=16)],
@@ -129,6 +131,10 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "stretch_rate": [RealOrRange(0.05, 20.0)],
         "gain_db": [RealOrRange(-120.0, 120.0)],
         "shift_seconds": [RealOrRange(-60.0, 60.0)],
+        "snr_db": [RealOrRange(-30.0, 100.0)],
+        "rt60": [RealOrRange(0.0, 10.0)],
+        "n_talkers": [Interval(Integral, 1, 1024, closed="both")],
+        "mixed_conditions": [_Strings(max_len=16)],  # the names: WaveformAugmenter's check
         "sr": _RATE,
         "random_state": _SEED,
     },

@@ -10,12 +10,15 @@ probability per class.
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from sklearn_ser._io import copy_bounded
 from sklearn_ser._validation import validate_pipeline
 from sklearn_ser.exceptions import ModelFileError
 from sklearn_ser.persistence._allowlist import _RUNTIME_PARAMS
@@ -27,6 +30,13 @@ from sklearn_ser.persistence._json import (
     _refuse,
 )
 from sklearn_ser.pipeline import AUGMENT, CNN, FEATURES, LOAD, make_ser_pipeline
+
+#: Largest network.keras read (bytes), and what its zip may unpack to: generous bounds
+#: (the "reference" preset's network is a few MB) that keep a planted file from
+#: exhausting memory or disk.
+_MAX_NETWORK_BYTES = 1 << 30
+_MAX_NETWORK_UNPACKED = 2 << 30
+_MAX_NETWORK_MEMBERS = 1000
 
 
 def _export_cnn_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -67,7 +77,7 @@ def _import_cnn_layout(spec: dict[str, Any], meta: dict[str, Any],
 
     from sklearn_ser._scikeras_compat import restore_fitted_state
 
-    pipeline = make_ser_pipeline(n_jobs=n_jobs, memory=memory, verbose=verbose)
+    pipeline = make_ser_pipeline("reference", n_jobs=n_jobs, memory=memory, verbose=verbose)
     pipeline.set_params(**{f"{step}__{k}": v for step, values in params.items()
                            for k, v in values.items()})
     try:
@@ -96,9 +106,12 @@ def _import_cnn_layout(spec: dict[str, Any], meta: dict[str, Any],
     state = fitted[CNN]
     classes = _import_classes(state, meta, directory)
     image_shape = (features.n_rows_, features.n_columns)
-    network = keras.saving.load_model(network_file, safe_mode=True)
+    network = _load_network(keras, network_file, directory)
     _check_network(network, classes, image_shape, directory)
-    history = _decode(state.get("history_", {"__dict__": {}}))
+    try:
+        history = _decode(state.get("history_", {"__dict__": {}}))
+    except (TypeError, ValueError, KeyError, AttributeError):  # a malformed tag
+        history = None
     if not (isinstance(history, dict) and all(
             isinstance(v, list) and all(isinstance(x, int | float) for x in v)
             for v in history.values())):
@@ -109,6 +122,40 @@ def _import_cnn_layout(spec: dict[str, Any], meta: dict[str, Any],
     if list(cnn.classes_) != list(classes):
         raise ModelFileError(f"{directory}: the class order could not be restored")
     return pipeline
+
+
+def _load_network(keras: Any, network_file: Path, directory: Path) -> Any:
+    """``network.keras`` read with ``safe_mode=True`` from a private, bounded copy.
+
+    The folder's file is copied (a regular file of at most ``_MAX_NETWORK_BYTES``,
+    never a FIFO or a link to a device) into a temporary folder of our own, so Keras
+    reads exactly the bytes checked; the zip's members are bounded in number and
+    unpacked size before Keras opens it. Every failure is the folder's ModelFileError.
+    """
+    def refuse(message: str) -> ModelFileError:
+        return _refuse(directory, message)
+
+    with tempfile.TemporaryDirectory(prefix="sklearn_ser_network_") as private:
+        copy = Path(private) / "network.keras"
+        with open(copy, "wb") as out:
+            copy_bounded(network_file, out, _MAX_NETWORK_BYTES, error=refuse)
+        try:
+            with zipfile.ZipFile(copy) as archive:
+                infos = archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise refuse(f"network.keras is not a Keras model file ({exc})") from None
+        # zipfile never unpacks more than a member's recorded size: bounding the
+        # recorded sizes bounds what Keras can unpack.
+        unpacked = sum(info.file_size for info in infos)
+        if len(infos) > _MAX_NETWORK_MEMBERS or unpacked > _MAX_NETWORK_UNPACKED:
+            raise refuse(f"network.keras unpacks to {len(infos)} files of {unpacked} bytes "
+                         f"(at most {_MAX_NETWORK_MEMBERS} files of "
+                         f"{_MAX_NETWORK_UNPACKED >> 20} MB are read)")
+        try:
+            return keras.saving.load_model(copy, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - whatever Keras raises, the folder is bad
+            raise refuse(f"network.keras cannot be loaded safely ({type(exc).__name__}: "
+                         f"{str(exc)[:500]})") from None
 
 
 def _float_rows(raw: Any, n_rows: int, what: str, directory: Path,

@@ -15,6 +15,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
+from sklearn_ser._io import atomic_folder, check_writable_folder, write_text
 from sklearn_ser.exceptions import ModelFileError
 from sklearn_ser.persistence._allowlist import _LAYOUTS, _import_params
 from sklearn_ser.persistence._cnn_layout import _export_cnn_layout, _import_cnn_layout
@@ -72,8 +73,10 @@ def export_model(
     pipeline : sklearn.pipeline.Pipeline
         A fitted pipeline made by :func:`~sklearn_ser.make_ser_pipeline`.
     directory : str or path-like
-        Folder to write into (created if missing; the files are
-        overwritten).
+        Folder to write (created if missing). The export is built in a
+        temporary folder next to it and replaces it in one step, so readers
+        and an interrupted export see the previous export or the new one; an
+        existing folder may therefore hold nothing but an earlier export.
     metadata : dict, default=None
         Your own JSON-serialisable notes.
 
@@ -92,7 +95,8 @@ def export_model(
         or a parameter a model folder may not set has a non-default value
         (e.g. ``encoder__weights``, a weight file of your own, or
         ``classifier__estimator__warm_start=True``): use :func:`save_model`
-        for those. Runtime settings (``memory``, ``n_jobs``, ``verbose``,
+        for those. Also if ``directory`` exists and holds other files than an
+        export's. Runtime settings (``memory``, ``n_jobs``, ``verbose``,
         ``callbacks``, ``max_duration``, ``predict_batch_size``) are not
         exported.
     """
@@ -101,26 +105,57 @@ def export_model(
     directory = Path(directory)
     if steps == ENCODER_STEPS:
         params, fitted = _export_encoder_layout(pipeline)
-        directory.mkdir(parents=True, exist_ok=True)
-        # A network.keras left by an earlier export into this folder is not part of it.
-        (directory / "network.keras").unlink(missing_ok=True)
     else:
         params, fitted = _export_cnn_layout(pipeline)
-        directory.mkdir(parents=True, exist_ok=True)
-        pipeline.named_steps[CNN].model_.save(directory / "network.keras")
-    _write_export(directory, steps, params, fitted, classes, metadata)
+    check_export_destination(directory)
+    # Built in a temporary sibling folder and swapped in: a reader sees the previous
+    # export or this one, never a mix (an encoder export has no network.keras).
+    with atomic_folder(directory) as building:
+        if steps != ENCODER_STEPS:
+            pipeline.named_steps[CNN].model_.save(building / "network.keras")
+        _write_export(building, steps, params, fitted, classes, metadata)
     return directory
+
+
+#: The files of an export folder.
+_EXPORT_FILES = frozenset({"pipeline.json", "metadata.json", "network.keras"})
+
+
+def check_export_destination(directory: str | os.PathLike) -> None:
+    """Raise unless :func:`export_model` can write ``directory`` (checked before any work).
+
+    An existing folder is replaced whole, so it may hold an earlier export only; the
+    folder next to it (where the export is built) must be writable.
+
+    Raises
+    ------
+    OSError
+        If ``directory`` is a file or its parent folder cannot be created or written.
+    ValueError
+        If ``directory`` holds files that are not part of an export.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"cannot export to {directory}: it is a file")
+    if directory.is_dir():
+        others = sorted(p.name for p in directory.iterdir() if p.name not in _EXPORT_FILES)
+        if others:
+            shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            raise ValueError(
+                f"cannot export to {directory}: the folder is replaced by the export, and it "
+                f"holds files that are not part of one ({shown}); choose a new or empty folder"
+            )
+    check_writable_folder(directory.parent)
 
 
 def _write_export(directory: Path, steps: tuple[str, ...], params: dict[str, Any],
                   fitted: dict[str, Any], classes: list, metadata: dict[str, Any] | None) -> None:
     """Write pipeline.json and metadata.json."""
-    (directory / "pipeline.json").write_text(
-        json.dumps({"format": EXPORT_FORMAT, "steps": list(steps), "params": params,
-                    "fitted": fitted}, indent=1)
-    )
+    write_text(directory / "pipeline.json",
+               json.dumps({"format": EXPORT_FORMAT, "steps": list(steps), "params": params,
+                           "fitted": fitted}, indent=1))
     meta = _new_record(EXPORT_FORMAT, classes, metadata)
-    (directory / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
+    write_text(directory / "metadata.json", json.dumps(meta, indent=1, default=str))
 
 
 def import_model(
@@ -205,7 +240,9 @@ def import_model(
         )
     spec = _read_json(files["pipeline.json"], directory)
     meta = _read_json(files["metadata.json"], directory)
-    steps = tuple(spec.get("steps", ())) if isinstance(spec.get("steps"), list) else ()
+    listed = spec.get("steps")
+    steps = (tuple(listed) if isinstance(listed, list) and all(isinstance(n, str) for n in listed)
+             else ())
     if spec.get("format") != EXPORT_FORMAT or steps not in _LAYOUTS:
         raise ModelFileError(
             f"{directory} has format {spec.get('format')!r}; this version reads {EXPORT_FORMAT!r}"

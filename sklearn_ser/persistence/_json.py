@@ -15,11 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from sklearn_ser._io import read_bounded
 from sklearn_ser.exceptions import ModelFileError
 
 #: Largest pipeline.json / metadata.json read (bytes): the feature statistics of the
 #: largest allowed image fit many times over.
 _MAX_JSON_BYTES = 64 << 20
+#: Deepest nesting read: an export nests about 8 levels; the decoders recurse, and a
+#: deeper file must be the folder's error, not a RecursionError.
+_MAX_JSON_DEPTH = 64
 
 
 def _encode(value: Any, where: str) -> Any:
@@ -83,13 +87,38 @@ def _refuse(directory: Path, message: str) -> ModelFileError:
     return ModelFileError(f"{directory}: {message}")
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > _MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 def _read_json(file: Path, directory: Path) -> dict[str, Any]:
-    if file.stat().st_size > _MAX_JSON_BYTES:
-        raise _refuse(directory, f"{file.name} is larger than {_MAX_JSON_BYTES >> 20} MB")
+    """A JSON object from a model folder: a regular file, size- and depth-limited.
+
+    Every failure (not a regular file, too large, not UTF-8, not JSON, nested
+    deeper than any export) is the folder's :class:`ModelFileError`.
+    """
+    raw = read_bounded(file, _MAX_JSON_BYTES,
+                       error=lambda message: _refuse(directory, message))
+    too_deep = False
     try:
-        data = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"cannot read {directory}: {exc}") from None
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        data, too_deep = None, True
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise _refuse(directory, f"{file.name} is not valid JSON ({exc})") from None
+    if too_deep or _depth(data) > _MAX_JSON_DEPTH:
+        raise _refuse(directory, f"{file.name} is nested deeper than {_MAX_JSON_DEPTH} levels")
     if not isinstance(data, dict):
         raise _refuse(directory, f"{file.name} does not hold a JSON object")
     return data

@@ -1,0 +1,125 @@
+"""Tables of ``benchmarks/results/robustness.json`` (written by ``bench_robustness.py``).
+
+``.. robustness-conditions:: ../benchmarks/results/robustness.json`` renders accuracy
+per test condition (rows) for every preset and protocol (columns);
+``.. robustness-corpora::`` the cross-corpus UARs; ``.. robustness-unbalanced::``
+accuracy with each test speaker limited to some emotions; ``.. robustness-provenance::``
+where the numbers come from. Numbers are never typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+
+NBSP = "\u00a0"
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{100 * value:.1f}{NBSP}%"
+
+
+def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", "   :class: result-numbers", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" for cell in row[1:])
+    return lines
+
+
+class _RobustnessDirective(Directive):
+    required_arguments = 1
+    has_content = False
+
+    def result(self) -> dict:
+        env = self.state.document.settings.env
+        path = (Path(env.srcdir) / self.arguments[0]).resolve()
+        env.note_dependency(str(path))
+        return json.loads(path.read_text())
+
+    def render(self, lines: list[str]) -> list[nodes.Node]:
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines), self.content_offset, container)
+        return container.children
+
+
+def _columns(rows: list[dict]) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+    for row in rows:
+        key = (row["preset"], row["protocol"])
+        if key not in seen:
+            seen.append(key)
+    return seen
+
+
+def _header(columns) -> list[str]:
+    return [f"``{preset}``, {protocol}" for preset, protocol in columns]
+
+
+class RobustnessConditions(_RobustnessDirective):
+    def run(self):
+        rows = self.result()["condition_rows"]
+        columns = _columns(rows)
+        table = {(r["preset"], r["protocol"], r["condition"]): r for r in rows}
+        conditions = list(dict.fromkeys(r["condition"] for r in rows))
+        body = [[condition] + [
+            f"{_pct(table[(p, q, condition)]['accuracy_mean'])}{NBSP}±{NBSP}"
+            f"{_pct(table[(p, q, condition)]['accuracy_std'])}"
+            for p, q in columns] for condition in conditions]
+        return self.render(_list_table(["test condition", *_header(columns)], body))
+
+
+class RobustnessCorpora(_RobustnessDirective):
+    def run(self):
+        rows = self.result()["corpus_rows"]
+        columns = _columns(rows)
+        table = {(r["preset"], r["protocol"], r["train"], r["test"], r["n_classes"]): r
+                 for r in rows}
+        cases = list(dict.fromkeys((r["train"], r["test"], r["n_classes"]) for r in rows))
+        body = [[f"{train} → {test}, {n} classes"] + [
+            _pct(table[(p, q, train, test, n)]["uar"]) for p, q in columns]
+            for train, test, n in cases]
+        return self.render(_list_table(["UAR on the shared classes", *_header(columns)], body))
+
+
+class RobustnessUnbalanced(_RobustnessDirective):
+    def run(self):
+        rows = self.result()["unbalanced_rows"]
+        columns = _columns(rows)
+        table = {(r["preset"], r["protocol"], str(r["emotions_per_speaker"])): r for r in rows}
+        ks = list(dict.fromkeys(str(r["emotions_per_speaker"]) for r in rows))
+        body = [[f"{k} emotion{'s' if k != '1' else ''} per test speaker"] + [
+            _pct(table[(p, q, k)]["accuracy_mean"]) for p, q in columns] for k in ks]
+        return self.render(_list_table(["test speakers' clips", *_header(columns)], body))
+
+
+class RobustnessProvenance(_RobustnessDirective):
+    def run(self):
+        r = self.result()
+        v = r["versions"]
+        fit = r.get("fit_time")
+        text = (
+            f"Measured by ``{r['command']}`` on {r['date'][:10]}: {r['data']['ravdess']}; "
+            f"{r['data']['tess']}; {r['folds']} folds by actor, seed {r['seed']}, "
+            f"{r['draws']} draws per unbalanced setting; SNR {r['snr']}. "
+            f"sklearn_ser {v.get('sklearn_ser', '?')}, scikit-learn {v.get('scikit-learn', '?')}, "
+            f"numpy {v.get('numpy', '?')}; {r['machine']['cpus']} CPUs, load average "
+            f"{r['machine']['load_average_at_start'][0]:.1f} at the start "
+            "(other jobs shared the machine)."
+        )
+        if fit:
+            text += (f" Fit of ``recommended`` on {fit['n_clips']} clips (RAVDESS + TESS), "
+                     f"cold, in a fresh process: {fit['fit_seconds']:.0f} s.")
+        return [nodes.paragraph(text=text)]
+
+
+def setup(app):
+    app.add_directive("robustness-conditions", RobustnessConditions)
+    app.add_directive("robustness-corpora", RobustnessCorpora)
+    app.add_directive("robustness-unbalanced", RobustnessUnbalanced)
+    app.add_directive("robustness-provenance", RobustnessProvenance)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
