@@ -59,7 +59,7 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "bench_segments.json"
 DOCS_INCLUDE = REPO / "docs" / "long_recordings_results.inc"
-COMMAND = "python benchmarks/bench_segments.py --data ../shared/data/ravdess"
+COMMAND = "python benchmarks/bench_segments.py --data \"$SKLEARN_SER_RAVDESS\""
 #: speech_pad values compared; the default (0.2) was chosen on the validation split.
 PADS = (0.0, 0.1, 0.2, 0.3)
 

@@ -45,6 +45,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "result_tables",  # docs/_ext: tables rendered from benchmarks/results/*.json
+    "robustness_tables",  # docs/_ext: the tables of benchmarks/results/robustness.json
 ]
 
 templates_path = ["_templates"]

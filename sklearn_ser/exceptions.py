@@ -3,6 +3,7 @@
 __all__ = [
     "AudioFileError",
     "AudioFileWarning",
+    "CacheMissError",
     "DatasetWarning",
     "EncoderNotInstalledError",
     "FileNameError",
@@ -108,3 +109,7 @@ class EncoderNotInstalledError(ImportError):
 
 class UsageError(Exception):
     """A bad command-line argument found after parsing (``sklearn-ser`` exits with 2)."""
+
+
+class CacheMissError(LookupError):
+    """A feature cache was asked for an entry it does not hold (recomputed by the caller)."""

@@ -334,7 +334,8 @@ def predict_segments(
     """
     import pandas as pd
     import sklearn
-    from tqdm.auto import tqdm
+
+    from sklearn_ser._parallel import progress_bar
 
     loader = _check_model(model)
     _check_options(window, hop, batch_size, smooth, min_silence, min_speech)
@@ -402,7 +403,7 @@ def predict_segments(
         total_s = sf.info(str(path)).duration
     except Exception:  # noqa: BLE001 - stream_audio reports the problem below
         total_s = None
-    with tqdm(total=None if total_s is None else round(total_s, 1), unit="s",
+    with progress_bar(total=None if total_s is None else round(total_s, 1), unit="s",
               desc="segments", disable=not verbose, leave=False, file=sys.stderr,
               bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}]") as bar:
         for block in stream_audio(path, sr=sr, block_duration=block_duration):

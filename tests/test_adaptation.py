@@ -292,3 +292,23 @@ def test_evaluate_reports_the_adaptive_protocol_separately():
         plain = evaluate(clone(adaptive), X, y, groups=groups, protocol="speaker_kfold",
                          n_splits=3, random_state=0, speaker_adaptation=False)
     assert not plain.speaker_adaptive and plain.protocol == "speaker_kfold"
+
+
+def test_a_shifted_domain_is_adapted_and_a_familiar_one_is_not():
+    """Another recording setting (far from training) gets its own statistics, whatever its mix."""
+    X, y, groups = _emotional_voices()
+    train = groups < "spk08"
+    scaler = SpeakerStandardizer(min_clips=5).fit(X[train], y[train], groups=groups[train])
+    # emotion_shift_: the largest distance of an emotion's mean from the training mean.
+    mean, std = _stats(X[train])
+    Z = (X[train] - mean) / std
+    largest = max(np.linalg.norm(Z[y[train] == c].mean(axis=0)) for c in np.unique(y))
+    assert scaler.emotion_shift_ == pytest.approx(largest)
+    angry = ~train & (y == "angry")  # one emotion: unbalanced, not adapted as a speaker
+    familiar = X[angry]
+    shifted = X[angry] + 3 * largest * std  # a channel moving every clip far away
+    out = scaler.transform(familiar, domain=np.array(["call"] * angry.sum()))
+    np.testing.assert_allclose(out, (familiar - mean) / std, rtol=1e-10)
+    out = scaler.transform(shifted, domain=np.array(["call"] * angry.sum()))
+    own_mean, own_std = _stats(shifted)
+    np.testing.assert_allclose(out, (shifted - own_mean) / own_std, rtol=1e-10)

@@ -172,7 +172,7 @@ _ROW = {"name": "recommended", "protocol": "speaker_independent", "evaluation": 
 _PAGE = """Title
 =====
 
-Before.
+Before: +23 % faster, 120 ms, ``5 %`` as code, hash md5:0123abcd.
 
 .. result-if-exists:: results/r.json
 
@@ -192,6 +192,11 @@ def test_result_block_renders_only_when_the_file_exists(tmp_path):
     # A number and its unit never wrap apart in a narrow column.
     assert "70.1\u00a0%\u00a0±\u00a06.3\u00a0%" in html and "68.9\u00a0%" in html
     assert "clips: 1080" in html
+    # Numbers typed into any page keep their units too; code stays as written.
+    assert "+23\u00a0% faster, 120\u00a0ms" in html
+    assert '<span class="pre">5</span> <span class="pre">%</span>' in html
+    # A checksum is shown as code, not as a link to "md5:...".
+    assert 'href="md5:' not in html and "md5:0123abcd</span>" in html
     without = _PAGE.replace("After; clips: :result:`results/r.json#data.n_clips`.", "After.")
     html = _mini_build(tmp_path / "without", without, None)
-    assert "Before." in html and "After." in html and "Inside the block." not in html
+    assert "Before" in html and "After." in html and "Inside the block." not in html

@@ -81,10 +81,6 @@ GE2E_CANNOT_APPLY = {
     "check_dtype_object": (
         "an object array is how clips of different lengths travel, one waveform per element "
         "of a 1-D array; a 2-D object array of numbers is not a batch of clips and is refused"),
-    "check_transformer_preserve_dtypes": (
-        "the output is float32 (the network's precision) whatever the input; GE2EEncoder's "
-        "tags still claim scikit-learn's default preserves_dtype=['float64'] - a defect to fix "
-        "in GE2EEncoder.__sklearn_tags__ (preserves_dtype=['float32']), then drop this entry"),
 }
 
 

@@ -314,9 +314,15 @@ def test_parallel_imap_keeps_order_and_streams():
         parallel_map(pow, [1, 2], args=[(1,)])
 
 
-def test_progress_bar_is_shown(capsys):
+def test_progress_bar_is_shown(capsys, monkeypatch):
+    monkeypatch.setattr("sklearn_ser._parallel.shows_progress", lambda stream=None: True)
     parallel_map(abs, [-1, 2, -3], verbose=1, desc="testing bar")
     assert "testing bar" in capsys.readouterr().err
+
+
+def test_no_progress_frames_in_a_log(capsys):
+    parallel_map(abs, [-1, 2, -3], verbose=1, desc="testing bar")  # capsys: not a terminal
+    assert "\r" not in capsys.readouterr().err
 
 
 def test_two_workers_equal_one(waves):

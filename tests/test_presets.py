@@ -17,8 +17,6 @@ from sklearn_ser.exceptions import SpeakerAdaptationWarning
 from sklearn_ser.pipeline import CNN_STEPS, ENCODER_STEPS
 from sklearn_ser.views import ViewsClassifier
 
-pytest.importorskip("sklearn_ser.encoders")
-
 
 def test_recommended_steps_and_parameters():
     pipe = make_ser_pipeline("recommended", classifier__estimator__C=0.5)

@@ -399,10 +399,17 @@ def test_smoothing_does_not_cross_a_pause(model, recording):
                                expected.loc[speech.index].to_numpy(), rtol=1e-6)
 
 
-def test_progress_bar_goes_to_stderr(model, recording, capsys):
+def test_progress_bar_goes_to_stderr(model, recording, capsys, monkeypatch):
+    monkeypatch.setattr("sklearn_ser._parallel.shows_progress", lambda stream=None: True)
     predict_segments(model, recording["path"], verbose=1)
     out, err = capsys.readouterr()
     assert out == "" and "segments" in err
+
+
+def test_no_progress_frames_in_a_log(model, recording, capsys):
+    predict_segments(model, recording["path"], verbose=1)  # capsys: not a terminal
+    out, err = capsys.readouterr()
+    assert "\r" not in err and out == ""
 
 
 # -- speaker adaptation through metadata routing -----------------------------------------

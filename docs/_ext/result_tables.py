@@ -251,8 +251,22 @@ class KeepNumbersWithUnits(SphinxTransform):
                 node.parent.replace(node, nodes.Text(fixed))
 
 
+class ChecksumsAreNotLinks(SphinxTransform):
+    """``md5:...`` is a registered URI scheme to docutils, so a checksum in a docstring
+    (``known_hash='md5:bc69...'``) became a link to nowhere; show it as code instead."""
+
+    default_priority = 800
+    _SCHEMES = ("md5:", "sha1:", "sha256:", "sha512:")
+
+    def apply(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.reference)):
+            if node.get("refuri", "").lower().startswith(self._SCHEMES):
+                node.parent.replace(node, nodes.literal(node.astext(), node.astext()))
+
+
 def setup(app):
     app.add_transform(KeepNumbersWithUnits)
+    app.add_transform(ChecksumsAreNotLinks)
     app.add_directive("result-table", ResultTable)
     app.add_directive("result-recall", ResultRecall)
     app.add_directive("result-anchors", ResultAnchors)

@@ -390,7 +390,7 @@ _FETCH_PARAMS = """
     url : str or None, default={url!r}
         Archive (``.zip`` or ``.tar*``) to download. Any URL pooch supports:
         ``https://``, ``http://``, ``ftp://`` or ``doi:``.
-    known_hash : str or None, default={known_hash!r}
+    known_hash : str or None, default=``{known_hash!r}``
         Checksum of the archive, ``"md5:..."``/``"sha256:..."``. None skips
         the check (with a warning). When you change ``url``, pass the hash of
         your archive too.

@@ -31,7 +31,7 @@ from sklearn_ser.encoders._network import (
     encode_mels,
 )
 from sklearn_ser.encoders._weights import HIDDEN, load_ge2e_weights
-from sklearn_ser.exceptions import WeightFileError
+from sklearn_ser.exceptions import CacheMissError, WeightFileError
 from sklearn_ser.views import Views, as_clips, map_views, views_pass_set_output
 
 # Bump when a change here changes the vectors (invalidates `memory=` caches).
@@ -58,10 +58,6 @@ def _encode_clips(
     return np.stack(rows).astype(np.float32, copy=False)
 
 
-class _CacheMiss(LookupError):
-    """Raised by :func:`_cached_vector` when asked for a vector it was not given."""
-
-
 def _cached_vector(clip_digest: str, version: tuple, params: dict, vector=None):
     """Identity on ``vector``: its other arguments key joblib's cache, ``vector`` is ignored.
 
@@ -71,7 +67,7 @@ def _cached_vector(clip_digest: str, version: tuple, params: dict, vector=None):
     ``.call`` with ``vector``, which overwrites any entry.
     """
     if vector is None:
-        raise _CacheMiss(clip_digest)
+        raise CacheMissError(clip_digest)
     return vector
 
 
@@ -370,6 +366,7 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network's precision
         return tags
 
 

@@ -198,6 +198,9 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
     "SpeakerStandardizer": {
         "per_speaker": _FLAG,
         "min_clips": [Interval(Integral, 2, 100_000, closed="both")],
+        "shrinkage": [Interval(Real, 0, 1e6, closed="both")],
+        "max_imbalance": [Interval(Real, 0, 1, closed="both"), None],
+        "domain_shift": [Interval(Real, 0, 1e6, closed="both"), None],
         "with_std": _FLAG,
     },
     # No parameters of its own: its estimator is the LogisticRegression of _NESTED.

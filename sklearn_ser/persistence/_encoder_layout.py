@@ -80,6 +80,7 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
             "speakers_": [to_json_types(s) for s in np.asarray(scale.speakers_).tolist()],
             "speaker_mean_": floats(scale.speaker_mean_, "scale.speaker_mean_"),
             "speaker_scale_": floats(scale.speaker_scale_, "scale.speaker_scale_"),
+            **_probe_state(scale, floats),
         },
         CLASSIFIER: {
             "estimator": type(model).__name__,
@@ -165,6 +166,7 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
     scale.speaker_scale_ = _numbers(state.get("speaker_scale_"), shape,
                                     "fitted.scale.speaker_scale_", directory, positive=True)
     scale.n_features_in_ = n_features
+    _import_probe(scale, state, n_features, directory)
 
     classes = _import_classes(state_clf, meta, directory, where="fitted.classifier.classes_")
     rows = 1 if len(classes) == 2 else len(classes)
@@ -186,6 +188,54 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
     if list(pipeline.classes_) != list(classes):
         raise ModelFileError(f"{directory}: the class order could not be restored")
     return pipeline
+
+
+#: The balance check's probe of SpeakerStandardizer (absent from exports made before it).
+_PROBE = ("classes_", "class_prior_", "probe_coef_", "probe_intercept_", "emotion_shift_")
+
+
+def _probe_state(scale: Any, floats: Any) -> dict[str, Any]:
+    """The probe of a fitted SpeakerStandardizer as JSON (nothing if it has none)."""
+    if not hasattr(scale, "probe_coef_"):
+        return {}
+    return {
+        "classes_": [to_json_types(c) for c in np.asarray(scale.classes_).tolist()],
+        "class_prior_": floats(scale.class_prior_, "scale.class_prior_"),
+        "probe_coef_": floats(scale.probe_coef_, "scale.probe_coef_"),
+        "probe_intercept_": floats(scale.probe_intercept_, "scale.probe_intercept_"),
+        "emotion_shift_": float(getattr(scale, "emotion_shift_", 0.0)),
+    }
+
+
+def _import_probe(scale: Any, state: dict[str, Any], n_features: int, directory: Path) -> None:
+    """Set the probe from checked JSON: labels, then arrays of one row per label."""
+    if not any(key in state for key in _PROBE):
+        # An export without the probe: the balance check has nothing to compare to.
+        scale.classes_ = np.asarray([], dtype=object)
+        scale.class_prior_ = np.zeros(0)
+        scale.probe_coef_ = np.zeros((0, n_features))
+        scale.probe_intercept_ = np.zeros(0)
+        scale.emotion_shift_ = 0.0
+        return
+    labels = _labels(state.get("classes_"), "fitted.scale.classes_", directory)
+    n = len(labels)
+    scale.classes_ = labels.astype(object) if labels.dtype.kind in "US" else labels
+    scale.class_prior_ = _numbers(state.get("class_prior_"), (n,), "fitted.scale.class_prior_",
+                                  directory)
+    scale.probe_coef_ = _numbers(state.get("probe_coef_"), (n, n_features),
+                                 "fitted.scale.probe_coef_", directory)
+    scale.probe_intercept_ = _numbers(state.get("probe_intercept_"), (n,),
+                                      "fitted.scale.probe_intercept_", directory)
+    shift = state.get("emotion_shift_", 0.0)
+    if not (isinstance(shift, int | float) and not isinstance(shift, bool)
+            and np.isfinite(shift) and shift >= 0):
+        raise _refuse(directory, "pipeline.json: fitted.scale.emotion_shift_ is not a finite "
+                                 "number >= 0")
+    scale.emotion_shift_ = float(shift)
+    if n and not (np.all(scale.class_prior_ >= 0)
+                  and abs(float(scale.class_prior_.sum()) - 1.0) < 1e-6):
+        raise _refuse(directory, "pipeline.json: fitted.scale.class_prior_ is not a "
+                                 "distribution (non-negative, summing to 1)")
 
 
 def _numbers(raw: Any, shape: tuple[int, ...], what: str, directory: Path,

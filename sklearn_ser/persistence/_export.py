@@ -62,11 +62,12 @@ def export_model(
     ``pipeline.json`` and ``metadata.json`` only. ``pipeline.json`` then
     holds the step parameters (the wrapped ``LogisticRegression``'s as
     ``classifier__estimator__<param>``), the SHA-256 of the encoder weights
-    used, the standardisation statistics (global and per training speaker),
-    the classes and the logistic regression's ``coef_`` and ``intercept_``,
-    all as plain JSON numbers; an old ``network.keras`` in the folder is
-    removed. The encoder's weights are not copied: the importing machine
-    uses its installed ones, which must be the same file.
+    used, the standardisation statistics (global and per training speaker)
+    and its balance check's probe, the classes and the logistic regression's
+    ``coef_`` and ``intercept_``, all as plain JSON numbers; an old
+    ``network.keras`` in the folder is removed. The encoder's weights are not
+    copied: the importing machine uses its installed ones, which must be the
+    same file.
 
     Parameters
     ----------

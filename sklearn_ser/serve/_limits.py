@@ -114,16 +114,19 @@ def header_problem(path: Path, max_seconds: float) -> str | None:
     -------
     str or None
         ``"too long: ..."`` for audio longer than ``max_seconds``, a decoding
-        problem for a file that is empty or not audio, else None.
+        problem for a file that is empty or not audio or whose header declares
+        a sample rate too low to be real, else None.
     """
     import soundfile as sf
 
-    from sklearn_ser.audio import check_audio_file
+    from sklearn_ser.audio import check_audio_file, check_sample_rate
     from sklearn_ser.exceptions import AudioFileError
 
     try:
         check_audio_file(path)
         info = sf.info(str(path))
+        # The same refusal as the library's readers: a lying rate would cost far too much.
+        check_sample_rate(path, info.samplerate)
     except AudioFileError as exc:
         return next(iter(exc.problems.values()))
     except Exception:  # noqa: BLE001 - soundfile's errors name our private path: not shown
