@@ -66,7 +66,8 @@ class RobustnessConditions(_RobustnessDirective):
         columns = _columns(rows)
         table = {(r["preset"], r["protocol"], r["condition"]): r for r in rows}
         conditions = list(dict.fromkeys(r["condition"] for r in rows))
-        body = [[condition] + [
+        # "20 dB" and "0.5 s" never wrap between number and unit.
+        body = [[condition.replace(" dB", f"{NBSP}dB").replace(" s", f"{NBSP}s")] + [
             f"{_pct(table[(p, q, condition)]['accuracy_mean'])}{NBSP}±{NBSP}"
             f"{_pct(table[(p, q, condition)]['accuracy_std'])}"
             for p, q in columns] for condition in conditions]
@@ -114,7 +115,7 @@ class RobustnessProvenance(_RobustnessDirective):
         if fit:
             text += (f" Fit of ``recommended`` on {fit['n_clips']} clips (RAVDESS + TESS), "
                      f"cold, in a fresh process: {fit['fit_seconds']:.0f} s.")
-        return [nodes.paragraph(text=text)]
+        return self.render([text])
 
 
 def setup(app):
