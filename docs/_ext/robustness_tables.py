@@ -15,20 +15,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
-
-NBSP = "\u00a0"
-
-
-def _pct(value) -> str:
-    return "" if value is None else f"{100 * value:.1f}{NBSP}%"
-
-
-def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [".. list-table::", "   :header-rows: 1", "   :class: result-numbers", ""]
-    for row in [header, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines.extend(f"     - {cell}" for cell in row[1:])
-    return lines
+from result_tables import NBSP, _list_table, _pct  # docs/_ext: one table format
 
 
 class _RobustnessDirective(Directive):
