@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import dask.distributed as distributed  # noqa: E402 - the test extra brings dask
 import joblib
 import numpy as np
 import pytest
@@ -21,8 +22,6 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn_ser import AudioLoader, FeatureImageExtractor, WaveformAugmenter
 from sklearn_ser.features import _recipe
 from sklearn_ser.views import Views
-
-distributed = pytest.importorskip("dask.distributed")
 
 
 @pytest.fixture(scope="module")

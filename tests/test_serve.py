@@ -14,12 +14,11 @@ import threading
 import time
 from pathlib import Path
 
+import multipart  # noqa: F401, E402 - the test extra brings the [serve] requirements
 import numpy as np
 import pytest
 import soundfile as sf
-
-pytest.importorskip("starlette")
-pytest.importorskip("multipart")
+import starlette  # noqa: F401, E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from sklearn_ser import make_ser_pipeline, predict_segments  # noqa: E402

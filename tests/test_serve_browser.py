@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import starlette  # noqa: F401, E402 - the test extra brings the [serve] requirements
+import uvicorn  # noqa: E402
 
 from sklearn_ser.datasets import make_emotional_speech
-
-pytest.importorskip("starlette")
-uvicorn = pytest.importorskip("uvicorn")
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
