@@ -51,11 +51,16 @@ FAST_PIPELINE_PARAMS = {
 }
 
 
+def corpus_path(name: str) -> Path | None:
+    """A corpus folder from $SKLEARN_SER_<NAME> or ../shared/data/<name>, if present."""
+    env = os.environ.get(f"SKLEARN_SER_{name.upper()}")
+    path = Path(env) if env else REPO.parent / "shared" / "data" / name
+    return path if path.is_dir() and any(path.iterdir()) else None
+
+
 def ravdess_path() -> Path | None:
     """The RAVDESS folder from $SKLEARN_SER_RAVDESS or ../shared/data/ravdess, if present."""
-    env = os.environ.get("SKLEARN_SER_RAVDESS")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "ravdess"
-    return path if path.is_dir() and any(path.iterdir()) else None
+    return corpus_path("ravdess")
 
 
 #: Environment variables CI sets so that a test missing what it needs fails instead of
@@ -112,14 +117,22 @@ def ge2e_weights():
         skip_or_fail(f"the GE2E encoder's weights are not installed ({exc})", REQUIRE_ENCODER)
 
 
+def _corpus_dir(name: str, title: str) -> Path:
+    path = corpus_path(name)
+    if path is None:
+        skip_or_fail_without_data(f"{title} clips not found (set SKLEARN_SER_{name.upper()} "
+                                  f"or ../shared/data/{name})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def ravdess_dir() -> Path:
-    path = ravdess_path()
-    if path is None:
-        skip_or_fail_without_data(
-            "RAVDESS clips not found (set SKLEARN_SER_RAVDESS or ../shared/data/ravdess)"
-        )
-    return path
+    return _corpus_dir("ravdess", "RAVDESS")
+
+
+@pytest.fixture(scope="session")
+def tess_dir() -> Path:
+    return _corpus_dir("tess", "TESS")
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,11 @@ only.
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, ravdess_path, skip_or_fail_without_data
+from conftest import ravdess_path, skip_or_fail_without_data
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
@@ -26,23 +24,6 @@ from sklearn.utils import Bunch
 from sklearn_ser.datasets import corpus_weights, load_corpora
 from sklearn_ser.evaluation import cross_corpus, evaluate
 from sklearn_ser.views import Views, ViewsClassifier
-
-
-def tess_path() -> Path | None:
-    """The TESS folder from $SKLEARN_SER_TESS or ../shared/data/tess, if present."""
-    env = os.environ.get("SKLEARN_SER_TESS")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "tess"
-    return path if path.is_dir() and any(path.iterdir()) else None
-
-
-@pytest.fixture(scope="session")
-def tess_dir() -> Path:
-    path = tess_path()
-    if path is None:
-        skip_or_fail_without_data(
-            "TESS clips not found (set SKLEARN_SER_TESS or ../shared/data/tess)"
-        )
-    return path
 
 
 class Recorder(ClassifierMixin, BaseEstimator):
