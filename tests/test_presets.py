@@ -11,20 +11,35 @@ import sklearn
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 
-from sklearn_ser import GE2EEncoder, SpeakerStandardizer, make_ser_pipeline
+from sklearn_ser import (
+    EncoderUnion,
+    GE2EEncoder,
+    SpeakerStandardizer,
+    WhisperEncoder,
+    make_ser_pipeline,
+)
 from sklearn_ser.evaluation import evaluate
 from sklearn_ser.exceptions import SpeakerAdaptationWarning
-from sklearn_ser.pipeline import CNN_STEPS, ENCODER_STEPS
+from sklearn_ser.pipeline import CNN_STEPS, ENCODER_STEPS, PRESETS
 from sklearn_ser.views import ViewsClassifier
 
 
 def test_recommended_steps_and_parameters():
     pipe = make_ser_pipeline("recommended", classifier__estimator__C=0.5)
     assert tuple(name for name, _ in pipe.steps) == ENCODER_STEPS
-    assert isinstance(pipe["encoder"], GE2EEncoder)
+    union = pipe["encoder"]
+    assert isinstance(union, EncoderUnion)
+    assert [name for name, _ in union.transformer_list] == ["ge2e", "whisper"]
+    ge2e, whisper = (encoder for _, encoder in union.transformer_list)
+    assert isinstance(ge2e, GE2EEncoder) and isinstance(whisper, WhisperEncoder)
+    preset = PRESETS["recommended"]
+    assert ge2e.layers == preset["encoder__ge2e__layers"]
+    assert ge2e.pooling == preset["encoder__ge2e__pooling"]
+    assert whisper.layers == preset["encoder__whisper__layers"]
+    assert whisper.pooling == preset["encoder__whisper__pooling"]
     assert isinstance(pipe["scale"], SpeakerStandardizer) and not pipe["scale"].per_speaker
     assert isinstance(pipe["classifier"], ViewsClassifier) and is_classifier(pipe)
-    assert pipe["load"].sr == pipe["augment"].sr == pipe["encoder"].sr == 16000
+    assert pipe["load"].sr == pipe["augment"].sr == ge2e.sr == whisper.sr == 16000
     assert pipe["classifier"].estimator.C == 0.5
     assert clone(pipe).get_params()["classifier__estimator__C"] == 0.5
     adaptive = make_ser_pipeline("recommended", speaker_adaptation=True)
@@ -84,7 +99,13 @@ def test_views_reach_the_linear_classifier(synthetic_speech):
                              augment__views=("clean", "noise", "gain"))
     pipe.fit(X, y)
     assert pipe["classifier"].n_views_ == 3
-    assert pipe["classifier"].estimator_.n_features_in_ == pipe["encoder"].n_features_out_
+    ge2e, whisper = (encoder for _, encoder in pipe["encoder"].transformer_list)
+    # 256 numbers per GE2E layer and statistic, 512 per Whisper block and statistic.
+    widths = (256 * len(ge2e.layers) * len(ge2e.pooling),
+              512 * len(whisper.layers) * len(whisper.pooling))
+    assert (ge2e.n_features_out_, whisper.n_features_out_) == widths
+    assert len(pipe["encoder"].get_feature_names_out()) == sum(widths)
+    assert pipe["classifier"].estimator_.n_features_in_ == sum(widths)
 
 
 def test_speaker_adaptation_through_routing_in_grid_search(synthetic_speech, tmp_path):
@@ -113,7 +134,9 @@ def test_evaluate_marks_the_adaptive_protocol(synthetic_speech, tmp_path):
 
 @pytest.mark.parametrize("preset, param, value", [
     ("recommended", "classifier__estimator__C", -1.0),
-    ("recommended", "encoder__batch_size", 0),
+    ("recommended", "encoder__ge2e__batch_size", 0),
+    ("recommended", "encoder__whisper__batch_size", 0),
+    ("recommended", "encoder__whisper__weights", 5),
     ("recommended", "scale__min_clips", 1),
     ("cnn", "cnn__epochs", -3),
 ])

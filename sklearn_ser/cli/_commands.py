@@ -60,10 +60,11 @@ def make_pipeline(preset: str, params: dict[str, Any], *, random_state: int,
 
 def show_progress(pipe) -> None:
     """Progress bars for the audio steps; an epoch bar instead of Keras' lines for a network."""
-    from sklearn_ser.pipeline import AUDIO_STEPS, CNN
+    from sklearn_ser.pipeline import CNN, audio_estimators
 
     steps = pipe.named_steps
-    pipe.set_params(**{f"{name}__verbose": 1 for name in AUDIO_STEPS if name in steps})
+    for estimator in audio_estimators(pipe):
+        estimator.set_params(verbose=1)
     if CNN in steps:
         from sklearn_ser.models import EpochProgressBar
 
@@ -100,12 +101,11 @@ def _load_model(path: Path):
 
 
 def _set_n_jobs(model, n_jobs: int | None) -> None:
-    from sklearn_ser.pipeline import AUDIO_STEPS
+    from sklearn_ser.pipeline import audio_estimators
 
     if n_jobs is not None:
-        for step in AUDIO_STEPS:
-            if step in model.named_steps:
-                model.named_steps[step].set_params(n_jobs=n_jobs)
+        for estimator in audio_estimators(model):
+            estimator.set_params(n_jobs=n_jobs)
 
 
 def expand_inputs(items: Sequence[str]) -> list[str]:

