@@ -101,7 +101,9 @@ class RobustnessProvenance(_RobustnessDirective):
         )
         if fit:
             text += (f" Fit of ``recommended`` on {fit['n_clips']} clips (RAVDESS + TESS), "
-                     f"cold, in a fresh process: {fit['fit_seconds']:.0f} s.")
+                     f"cold, in a fresh process"
+                     + (f" with n_jobs={fit['n_jobs']}" if "n_jobs" in fit else "")
+                     + f": {fit['fit_seconds']:.0f} s.")
         return self.render([text])
 
 

@@ -211,8 +211,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sklearn_ser_demo_cache_") as cache:
         # Augmented views are seeded by clip content, so folds and the final fit share
         # every feature image or encoder vector through this cache (dropped before saving).
+        # Both encoders are the demo's cost: all cores unless --n-jobs says otherwise.
+        n_jobs = -1 if args.n_jobs is None else args.n_jobs
         pipe = make_pipeline(preset, params, random_state=args.random_state,
-                             n_jobs=args.n_jobs, memory=cache, quiet=args.quiet)
+                             n_jobs=n_jobs, memory=cache, quiet=args.quiet)
         result = run_experiment(
             pipe, data, protocol="speaker_kfold", n_splits=n_folds,
             random_state=args.random_state, model_path=out / "model.joblib",

@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a small SYNTHETIC emotional speech set, evaluate the pipeline "
         "speaker-independently (no speaker in both training and test folds), train on all "
         "clips, save the model and the report, and predict clips and a long recording of "
-        "unseen speakers. Offline; under a minute on 2 cores with the default 'recommended' "
+        "unseen speakers. Offline; about a minute on 2 cores with the default 'recommended' "
         "preset, several minutes with --preset reference (the CNN).",
     )
     p.add_argument("--out", type=Path, default=Path("sklearn_ser_demo"), metavar="DIR",
