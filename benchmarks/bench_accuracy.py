@@ -44,6 +44,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ser import AudioLoader, GE2EEncoder, make_ser_pipeline
+from sklearn_ser._io import save_figure, write_text
 from sklearn_ser.adaptation import SpeakerStandardizer
 from sklearn_ser.datasets import load_ravdess
 from sklearn_ser.evaluation import evaluate
@@ -296,7 +297,7 @@ def write_figures(rows: list[dict]) -> list[str]:
             ax = plot(y_true, y_pred, labels=labels,
                       title=f"{row['name']} ({row['evaluation']})")
             path = FIGURES / f"{kind}_{tag}.png"
-            ax.figure.savefig(path, dpi=110, bbox_inches="tight")
+            save_figure(ax.figure, path, dpi=110, bbox_inches="tight")
             matplotlib.pyplot.close(ax.figure)
             written.append(str(path.relative_to(REPO)))
     return written
@@ -335,7 +336,7 @@ def readme_block(result: dict) -> str:
 def update_readme(result: dict, readme: Path = REPO / "README.md") -> None:
     text = readme.read_text()
     start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    readme.write_text(text[:start] + readme_block(result) + text[end:])
+    write_text(readme, text[:start] + readme_block(result) + text[end:])
 
 
 def main(argv=None) -> None:
@@ -382,7 +383,7 @@ def main(argv=None) -> None:
     result["total_seconds"] = time.perf_counter() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=str))
+    write_text(out, json.dumps(result, indent=1, default=str))
     print(f"wrote {out}")
     if out.resolve() == DEFAULT_OUT.resolve():
         update_readme(result)

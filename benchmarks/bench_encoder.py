@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sklearn_ser import AudioLoader  # noqa: E402
+from sklearn_ser._io import write_text  # noqa: E402
 from sklearn_ser.encoders import GE2EEncoder, load_ge2e_weights  # noqa: E402
 from sklearn_ser.pipeline import PRESETS  # noqa: E402
 
@@ -158,7 +159,7 @@ def main() -> None:
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    write_text(RESULTS, json.dumps(record, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(REPO)}")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_ser import make_ser_pipeline
+from sklearn_ser._io import write_text
 from sklearn_ser.datasets import load_ravdess
 from sklearn_ser.persistence import save_model, versions
 
@@ -84,7 +85,7 @@ def main() -> None:
         "versions": versions(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=1))
+    write_text(RESULTS, json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: record[k] for k in ("wall_seconds", "median_wall_seconds",
                                               "imports_tensorflow", "imports_librosa_core")}))
     print(f"wrote {RESULTS}")

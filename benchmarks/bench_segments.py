@@ -122,7 +122,9 @@ def child(mode: str, model_path: str, audio: str, out: str) -> None:
     result["audio_s"] = duration
     result["peak_rss_mb"] = _peak_rss_mb()["self"]
     result["peak_rss_children_mb"] = _peak_rss_mb()["children"]
-    Path(out).write_text(json.dumps(result))
+    from sklearn_ser._io import write_text  # atomic; imported after the measurement above
+
+    write_text(out, json.dumps(result))
 
 
 def _run_child(mode: str, model_path: Path, audio: Path, workdir: Path) -> dict[str, Any]:
@@ -469,10 +471,12 @@ def main(argv: list[str] | None = None) -> int:
         "total_s": time.perf_counter() - started,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    from sklearn_ser._io import write_text
+
+    write_text(args.out, json.dumps(result, indent=2, default=str) + "\n")
     print(f"wrote {args.out}")
     if str(args.docs):
-        args.docs.write_text(_docs_include(result, args.out))
+        write_text(args.docs, _docs_include(result, args.out))
         print(f"wrote {args.docs}")
     return 0
 

@@ -1,10 +1,11 @@
 """Tables of ``benchmarks/results/robustness.json`` (written by ``bench_robustness.py``).
 
 ``.. robustness-conditions:: ../benchmarks/results/robustness.json`` renders accuracy
-per test condition (rows) for every preset and protocol (columns);
+per test condition (rows) for every preset (columns), a table per protocol;
 ``.. robustness-corpora::`` the cross-corpus UARs; ``.. robustness-unbalanced::``
 accuracy with each test speaker limited to some emotions; ``.. robustness-provenance::``
-where the numbers come from. Numbers are never typed by hand.
+where the numbers come from; ``.. robustness-trimming:: ../benchmarks/results/trimming.json``
+what trimming keeps of noisy clips (``bench_trimming.py``). Numbers are never typed by hand.
 """
 
 from __future__ import annotations
@@ -48,17 +49,24 @@ def _header(columns) -> list[str]:
 
 
 class RobustnessConditions(_RobustnessDirective):
+    """One table per protocol (columns: presets), so that each fits a page's width."""
+
     def run(self):
         rows = self.result()["condition_rows"]
-        columns = _columns(rows)
         table = {(r["preset"], r["protocol"], r["condition"]): r for r in rows}
         conditions = list(dict.fromkeys(r["condition"] for r in rows))
-        # "20 dB" and "0.5 s" never wrap between number and unit.
-        body = [[condition.replace(" dB", f"{NBSP}dB").replace(" s", f"{NBSP}s")] + [
-            f"{_pct(table[(p, q, condition)]['accuracy_mean'])}{NBSP}±{NBSP}"
-            f"{_pct(table[(p, q, condition)]['accuracy_std'])}"
-            for p, q in columns] for condition in conditions]
-        return self.render(_list_table(["test condition", *_header(columns)], body))
+        lines: list[str] = []
+        for protocol in dict.fromkeys(r["protocol"] for r in rows):
+            presets = [p for p, q in _columns(rows) if q == protocol]
+            # "20 dB" and "0.5 s" never wrap between number and unit.
+            body = [[condition.replace(" dB", f"{NBSP}dB").replace(" s", f"{NBSP}s")] + [
+                f"{_pct(table[(p, protocol, condition)]['accuracy_mean'])}{NBSP}±{NBSP}"
+                f"{_pct(table[(p, protocol, condition)]['accuracy_std'])}"
+                for p in presets] for condition in conditions]
+            lines += [f"**{protocol.capitalize()}** protocol:", ""]
+            lines += _list_table(["test condition", *(f"``{p}``" for p in presets)], body)
+            lines.append("")
+        return self.render(lines)
 
 
 class RobustnessCorpora(_RobustnessDirective):
@@ -107,7 +115,28 @@ class RobustnessProvenance(_RobustnessDirective):
         return self.render([text])
 
 
+class RobustnessTrimming(_RobustnessDirective):
+    def run(self):
+        r = self.result()
+        rules = list(r["extra_seconds"])
+        conditions = list(r["extra_seconds"][rules[0]])
+
+        def cell(s: dict) -> str:
+            return (f"{s['median']:+.2f}{NBSP}s ({s['p10']:+.2f}{NBSP}to{NBSP}"
+                    f"{s['p90']:+.2f})")
+
+        body = [[condition.replace(" dB", f"{NBSP}dB")] + [
+            cell(r["extra_seconds"][rule][condition]) for rule in rules]
+            for condition in conditions]
+        header = ["test condition", *(f"{rule}: {r['rules'][rule]}" for rule in rules)]
+        caption = (f"Seconds kept beyond the clean clip's trim: median (10th to 90th "
+                   f"percentile) over {r['n_clips']} RAVDESS clips, seed {r['seed']}; "
+                   f"``{r['command'].strip()}`` on {r['date'][:10]}.")
+        return self.render([caption, ""] + _list_table(header, body))
+
+
 def setup(app):
+    app.add_directive("robustness-trimming", RobustnessTrimming)
     app.add_directive("robustness-conditions", RobustnessConditions)
     app.add_directive("robustness-corpora", RobustnessCorpora)
     app.add_directive("robustness-unbalanced", RobustnessUnbalanced)

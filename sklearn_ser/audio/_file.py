@@ -75,11 +75,12 @@ def load_audio(
         limit. Long recordings go through
         ``sklearn_ser.segments.predict_segments`` instead.
     trim_floor_db : float or None, default=None
-        With ``trim_db``, also trim leading and trailing parts that are not
-        more than ``trim_floor_db`` decibels above the recording's own noise
-        floor (:func:`~sklearn_ser.audio.trim_to_speech`): noisy recordings
-        are then cut to their speech as clean ones are. ``None``: peak-relative
-        trimming only.
+        With ``trim_db``, a recording whose noise floor lies within
+        ``trim_db - trim_floor_db`` of its peak counts as noisy and is cut to
+        its loud, lasting foreground speech instead
+        (:func:`~sklearn_ser.audio.trim_to_speech`): noisy recordings, other
+        voices in the background included, are then cut to their speech as
+        clean ones are. ``None``: peak-relative trimming only.
 
     Returns
     -------
@@ -133,8 +134,8 @@ def condition_waveform(
         Trim leading and trailing parts quieter than ``trim_db`` decibels
         below the peak (``librosa.effects.trim``) before cropping.
     trim_floor_db : float or None, default=None
-        With ``trim_db``, also trim what is not more than ``trim_floor_db``
-        decibels above the noise floor (:func:`~sklearn_ser.audio.trim_to_speech`).
+        With ``trim_db``, cut a noisy recording to its foreground speech
+        (:func:`~sklearn_ser.audio.trim_to_speech`).
 
     Returns
     -------

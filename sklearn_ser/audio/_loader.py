@@ -73,10 +73,12 @@ class AudioLoader(TransformerMixin, BaseEstimator):
         Trim leading/trailing silence quieter than this many dB below the
         clip's peak before cropping to ``duration`` (``None``: no trimming).
     trim_floor_db : float or None, default=None
-        With ``trim_db``, also trim leading/trailing parts not more than this
-        many dB above the recording's own noise floor, so that a noisy
-        recording is cut to its speech like a clean one
-        (:func:`~sklearn_ser.audio.trim_to_speech`).
+        With ``trim_db``, a recording whose noise floor (the 10th percentile of
+        its frame energies) lies within ``trim_db - trim_floor_db`` of its peak
+        counts as noisy, and is cut to its loud, lasting foreground speech
+        (:func:`~sklearn_ser.audio.trim_to_speech`), so that a noisy recording,
+        other voices in the background included, is cut to its speech like a
+        clean one.
     max_duration : float or None, default=600.0
         Files with more than this many seconds to decode are refused with an
         :class:`AudioFileError`, checked from the file header before anything
