@@ -128,17 +128,18 @@ class RobustnessTrimming(_RobustnessDirective):
         body = [[condition.replace(" dB", f"{NBSP}dB")] + [
             cell(r["extra_seconds"][rule][condition]) for rule in rules]
             for condition in conditions]
-        header = ["test condition", *(f"{rule}: {r['rules'][rule]}" for rule in rules)]
+        header = ["test condition", *(f"rule: {rule}" for rule in rules)]
+        rule_notes = "; ".join(f"*{rule}*: {note}" for rule, note in r["rules"].items())
         caption = (f"Seconds kept beyond the clean clip's trim: median (10th to 90th "
                    f"percentile) over {r['n_clips']} RAVDESS clips, seed {r['seed']}; "
-                   f"``{r['command'].strip()}`` on {r['date'][:10]}.")
+                   f"``{r['command'].strip()}`` on {r['date'][:10]}. {rule_notes}.")
         return self.render([caption, ""] + _list_table(header, body))
 
 
 def setup(app):
-    app.add_directive("robustness-trimming", RobustnessTrimming)
     app.add_directive("robustness-conditions", RobustnessConditions)
     app.add_directive("robustness-corpora", RobustnessCorpora)
     app.add_directive("robustness-unbalanced", RobustnessUnbalanced)
     app.add_directive("robustness-provenance", RobustnessProvenance)
+    app.add_directive("robustness-trimming", RobustnessTrimming)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

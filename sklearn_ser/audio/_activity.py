@@ -90,16 +90,11 @@ def trim_to_speech(y: np.ndarray, *, sr: int, top_db: float, floor_db: float) ->
         return y[:0]
     floor = np.percentile(db, _FLOOR_PERCENTILE)
     if floor + floor_db <= peak - top_db:
-        first, last = _span(db > peak - max(top_db, _KEEP_NEAR_PEAK_DB))
+        speech = np.flatnonzero(db > peak - max(top_db, _KEEP_NEAR_PEAK_DB))
+        first, last = int(speech[0]), int(speech[-1])
     else:
         first, last = _foreground_span(db, top_db=top_db)
     return y[first * hop: min(len(y), last * hop + frame)]
-
-
-def _span(speech: np.ndarray) -> tuple[int, int]:
-    """First and last index of a non-empty boolean mask's true entries."""
-    where = np.flatnonzero(speech)
-    return int(where[0]), int(where[-1])
 
 
 def _foreground_span(db: np.ndarray, *, top_db: float) -> tuple[int, int]:
