@@ -30,7 +30,7 @@ from sklearn_ser.encoders import (
     _whisper_weights,
     load_whisper_weights,
 )
-from sklearn_ser.encoders._whisper_network import encode_log_mels, log_mel
+from sklearn_ser.encoders._whisper_network import _GELU_CHUNK, _gelu, encode_log_mels, log_mel
 from sklearn_ser.exceptions import WeightFileError
 from sklearn_ser.views import Views
 
@@ -174,6 +174,21 @@ def test_log_mel_equals_librosa_stft_mel_and_whispers_scaling(n):
 
 
 # -- the network ---------------------------------------------------------------------------
+def test_gelu_equals_the_erf_definition_in_float64():
+    # Values across the range the blocks see, over several chunks (one partial), the
+    # tails where Phi is ~0 or ~1, zero, and a strided float64 view (copied, not written).
+    x = np.concatenate([np.linspace(-12, 12, 2 * _GELU_CHUNK + 7),
+                        [0.0, -0.0, 1e-6, -1e-6, 40.0, -40.0]])
+    expected = 0.5 * x * (1.0 + scipy.special.erf(x / np.sqrt(2.0)))
+    strided = np.repeat(x, 2)[::2]
+    got = _gelu(strided)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(strided, x)  # a float64 input is not overwritten
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    block = x[: 3 * 1000].reshape(1000, 3).astype(np.float32)
+    assert _gelu(block) is block  # a contiguous float32 matmul result: in place
+
+
 def test_encoder_equals_a_plain_forward_pass(weights, clips, reference):
     mel = log_mel(clips[0])
     out = encode_log_mels([mel], weights, (1, 3, 6, "final"))
