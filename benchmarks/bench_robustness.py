@@ -22,7 +22,7 @@ Three measurements, each for every preset row and both protocols
 
 Plus the cold fit time of the ``recommended`` preset on RAVDESS + TESS together.
 
-Run (about 40 minutes on 2 cores)::
+Run (about 36 minutes on 2 cores)::
 
     python benchmarks/bench_robustness.py --ravdess "$SKLEARN_SER_RAVDESS" \\
         --tess "$SKLEARN_SER_TESS"
