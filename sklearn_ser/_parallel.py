@@ -10,6 +10,7 @@ processes each starting a pool per core would oversubscribe the machine.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import warnings
@@ -165,6 +166,7 @@ def parallel_imap(
     if here:
         chunks = (_run_chunk(*task) for task in tasks)
     else:
+        compile_librosa_here()
         # return_as="generator" keeps the order and hands each chunk over when it is done.
         chunks = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_run_chunk)(*task) for task in tasks
@@ -195,6 +197,24 @@ def parallel_map(
         ``[func(item, *extra) for item, extra in zip(items, args)]``.
     """
     return list(parallel_imap(func, items, n_jobs=n_jobs, verbose=verbose, desc=desc, args=args))
+
+
+@functools.cache
+def compile_librosa_here() -> None:
+    """Import librosa's numba-compiled modules in this process, before workers start.
+
+    librosa compiles several gufuncs when these modules are imported, with
+    ``cache=True``. In a fresh environment, worker processes importing librosa
+    at the same moment write the two cache files of a gufunc concurrently and
+    can pair files written by different processes; every later call of that
+    gufunc, in any process, then crashes with a segmentation fault (numba issue
+    #10128, seen here as a crash in ``piptrack``). Compiled here first, the
+    workers only read the cache. Costs librosa's import (about a second) once
+    per process, and only when work goes to other processes.
+    """
+    import librosa.core.audio  # noqa: F401  (zero crossings)
+    import librosa.core.pitch  # noqa: F401  (piptrack's parabolic interpolation)
+    import librosa.util.utils  # noqa: F401  (localmax, localmin, ...)
 
 
 def _inside_dask_task() -> bool:

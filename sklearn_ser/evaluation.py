@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.metrics import (
@@ -54,6 +55,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.parallel import Parallel, delayed
 
+from sklearn_ser._parallel import compile_librosa_here
 from sklearn_ser.adaptation import uses_speaker_ids
 
 __all__ = [
@@ -661,6 +663,8 @@ def _run(
     from sklearn import get_config
 
     routing = routed_groups is not None or get_config()["enable_metadata_routing"]
+    if effective_n_jobs(n_jobs) > 1:
+        compile_librosa_here()  # before the fold workers import librosa at once
     outputs = Parallel(n_jobs=n_jobs)(
         delayed(_fit_and_predict)(
             estimator, X, y, train, test, _fold_params(fit_params, n, train), routed_groups,

@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 from sklearn.utils import estimator_checks
 
+from sklearn_ser._parallel import compile_librosa_here
 from sklearn_ser.datasets._synthetic import make_emotional_speech
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +50,14 @@ FAST_PIPELINE_PARAMS = {
     "cnn__epochs": 20,
     "cnn__batch_size": 16,
 }
+
+
+def pytest_configure(config) -> None:
+    # Under pytest-xdist this runs in the controller before any worker starts: librosa's
+    # numba caches are compiled once here and only read by the workers, which would
+    # otherwise compile them at the same moment while collecting (a cache written by two
+    # processes at once crashes every later call: sklearn_ser._parallel).
+    compile_librosa_here()
 
 
 def corpus_path(name: str) -> Path | None:
