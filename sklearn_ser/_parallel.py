@@ -166,7 +166,8 @@ def parallel_imap(
     if here:
         chunks = (_run_chunk(*task) for task in tasks)
     else:
-        compile_librosa_here()
+        if n_workers > 1:  # n_jobs=None without a backend context runs here too
+            compile_librosa_here()
         # return_as="generator" keeps the order and hands each chunk over when it is done.
         chunks = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_run_chunk)(*task) for task in tasks

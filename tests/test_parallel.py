@@ -18,7 +18,8 @@ print(*(name in sys.modules
 
 
 @pytest.mark.parametrize(("n_jobs", "expected"), [(2, "True True True"),
-                                                  (1, "False False False")])
+                                                  (1, "False False False"),
+                                                  (None, "False False False")])
 def test_librosa_is_compiled_here_only_before_work_goes_to_workers(n_jobs, expected):
     # Workers that import librosa at the same moment in a fresh environment write its
     # gufunc caches concurrently and can leave a cache that crashes every later call
