@@ -26,6 +26,14 @@ users have (:mod:`sklearn_ser.conditions`): ``white``, ``pink``, ``brown`` and
 ``reverb`` and a lossy ``codec``; ``mixed`` draws one of ``mixed_conditions``
 per clip. Babble is made from *other training clips* of the same ``fit`` call,
 so it never contains a test clip.
+
+Other voices
+------------
+``speed`` plays a clip faster or slower, as a tape would: tempo, pitch and the
+formants move together by ``speed_factor``, so the view sounds like a speaker with
+a shorter or longer vocal tract (Ko et al., "Audio augmentation for speech
+recognition", Interspeech 2015). ``pitch`` moves the pitch alone and ``stretch``
+the tempo alone.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from numbers import Integral, Real
 
 import librosa
 import numpy as np
+import soxr
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -70,6 +79,26 @@ def shift_time(y: np.ndarray, *, n_samples: int) -> np.ndarray:
     return out
 
 
+def change_speed(y: np.ndarray, *, factor: float, sr: int) -> np.ndarray:
+    """Play ``y`` ``factor`` times as fast: tempo, pitch and formants scale together.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    factor : float
+        Speed; 1.1 makes the clip 10 % shorter and 10 % higher.
+    sr : int
+        Sample rate of ``y`` (and of the result).
+
+    Returns
+    -------
+    y_speed : ndarray of shape (round(n_samples / factor),), float32
+    """
+    # Resampling to sr / factor and reading the result at sr is playing it factor times as fast.
+    return soxr.resample(np.asarray(y, dtype=np.float32), sr, sr / factor,
+                         quality="HQ").astype(np.float32, copy=False)
+
+
 def _draw(amount: AmountLike, rng: np.random.RandomState) -> float:
     """A fixed amount, or a uniform draw when given a (low, high) range."""
     if isinstance(amount, Real):
@@ -91,16 +120,19 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
     views : sequence of str, default=("clean", "noise", "noise+pitch+stretch")
         One entry per view; each is ``"clean"`` or a ``+``-joined chain of
         operations applied left to right: ``noise``, ``pitch``, ``stretch``,
-        ``gain``, ``shift`` (the reference recipe's), and the recording
-        conditions ``white``, ``pink``, ``brown``, ``babble``, ``telephone``,
-        ``reverb``, ``codec`` and ``mixed`` (see the module docstring). The
-        default is the reference recipe (3 views).
+        ``gain``, ``shift`` (the reference recipe's), ``speed`` (another voice)
+        and the recording conditions ``white``, ``pink``, ``brown``, ``babble``,
+        ``telephone``, ``reverb``, ``codec`` and ``mixed`` (see the module
+        docstring). The default is the reference recipe (3 views).
     noise_amplitude : float or (float, float), default=0.025
         Noise std is ``noise_amplitude * U(0, 1) * max(y)``.
     pitch_steps : float or (float, float), default=0.9
         Pitch shift in semitones (a range draws one value per clip).
     stretch_rate : float or (float, float), default=0.7
         Time-stretch rate (< 1 slows down, > 1 speeds up).
+    speed_factor : float or (float, float), default=(0.85, 1.15)
+        Playback speed of the ``speed`` operation (> 1 is faster and higher;
+        the view is ``1 / speed_factor`` times as long).
     gain_db : float or (float, float), default=(-6.0, 6.0)
         Gain in decibels for the ``gain`` operation.
     shift_seconds : float or (float, float), default=(-0.2, 0.2)
@@ -134,7 +166,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         Name of each view (``"clean"`` for the unaugmented clip).
     """
 
-    _OPERATIONS = ("noise", "pitch", "stretch", "gain", "shift", "white", "pink", "brown",
+    _OPERATIONS = ("noise", "pitch", "stretch", "speed", "gain", "shift", "white", "pink", "brown",
                    "babble", "telephone", "reverb", "codec", "mixed")
 
     _parameter_constraints: dict = {
@@ -142,6 +174,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         "noise_amplitude": [RealOrRange(0.0)],
         "pitch_steps": [RealOrRange(-48.0, 48.0)],
         "stretch_rate": [RealOrRange(0.0, 100.0, open_low=True)],
+        "speed_factor": [RealOrRange(0.25, 4.0)],
         "gain_db": [RealOrRange(-120.0, 120.0)],
         "shift_seconds": [RealOrRange()],
         "snr_db": [RealOrRange(-30.0, 100.0)],
@@ -161,6 +194,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         noise_amplitude: AmountLike = 0.025,
         pitch_steps: AmountLike = 0.9,
         stretch_rate: AmountLike = 0.7,
+        speed_factor: AmountLike = (0.85, 1.15),
         gain_db: AmountLike = (-6.0, 6.0),
         shift_seconds: AmountLike = (-0.2, 0.2),
         snr_db: AmountLike = (0.0, 30.0),
@@ -176,6 +210,7 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
         self.noise_amplitude = noise_amplitude
         self.pitch_steps = pitch_steps
         self.stretch_rate = stretch_rate
+        self.speed_factor = speed_factor
         self.gain_db = gain_db
         self.shift_seconds = shift_seconds
         self.snr_db = snr_db
@@ -296,6 +331,8 @@ class WaveformAugmenter(TransformerMixin, BaseEstimator):
             return librosa.effects.pitch_shift(y=y, sr=self.sr, n_steps=steps)
         if op == "stretch":
             return librosa.effects.time_stretch(y=y, rate=_draw(self.stretch_rate, rng))
+        if op == "speed":
+            return change_speed(y, factor=_draw(self.speed_factor, rng), sr=self.sr)
         if op == "gain":
             return change_gain(y, gain_db=_draw(self.gain_db, rng))
         if op == "shift":

@@ -268,3 +268,28 @@ def test_bad_condition_parameters_are_named(params, message):
 def test_babble_needs_two_clips():
     with pytest.raises(ValueError, match="at least 2 training clips"):
         WaveformAugmenter(("clean", "babble"), sr=16000).fit_transform(_tones([200]))
+
+
+@pytest.mark.parametrize("factor", [0.85, 1.15])
+def test_speed_view_moves_tempo_and_pitch_together(factor):
+    # A tone played `factor` times as fast is `factor` times higher and 1/factor as long.
+    clips = _tones([400, 600])
+    views = WaveformAugmenter(("clean", "speed"), sr=16000, speed_factor=factor,
+                              random_state=0).fit_transform(clips)
+    for i, tone in enumerate((400, 600)):
+        sped = views.data[i, 1]
+        assert sped.dtype == np.float32
+        assert abs(sped.size - clips[i].size / factor) <= 1
+        spectrum = np.abs(np.fft.rfft(sped.astype(np.float64)))
+        peak_hz = np.argmax(spectrum) * 16000 / len(sped)
+        assert abs(peak_hz - tone * factor) < 2.0
+
+
+def test_speed_factor_range_is_drawn_per_clip_and_checked():
+    clips = _tones([300, 500, 700, 900])
+    views = WaveformAugmenter(("clean", "babble+speed"), sr=16000, speed_factor=(0.85, 1.15),
+                              random_state=0).fit_transform(clips)
+    factors = [clip.size / view.size for clip, view in zip(clips, views.data[:, 1])]
+    assert all(0.849 < f < 1.151 for f in factors) and len(set(np.round(factors, 3))) > 1
+    with pytest.raises(ValueError, match="speed_factor"):
+        WaveformAugmenter(("clean", "speed"), sr=16000, speed_factor=0.0).fit_transform(clips)

@@ -141,6 +141,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "noise_amplitude": [RealOrRange(0.0, 10.0)],
         "pitch_steps": [RealOrRange(-48.0, 48.0)],
         "stretch_rate": [RealOrRange(0.05, 20.0)],
+        "speed_factor": [RealOrRange(0.25, 4.0)],
         "gain_db": [RealOrRange(-120.0, 120.0)],
         "shift_seconds": [RealOrRange(-60.0, 60.0)],
         "snr_db": [RealOrRange(-30.0, 100.0)],
