@@ -22,6 +22,7 @@ from sklearn_ser.encoders import (
     _ge2e,  # private helpers are patched and read where the code looks them up
     _weights,
     encode_mels,
+    instance_normalize,
     load_ge2e_weights,
     preprocess,
 )
@@ -377,6 +378,53 @@ def test_memory_cache_hits_skip_the_work(clips, tmp_path, monkeypatch):
     assert (tmp_path / "cache" / "joblib" / "sklearn_ser" / "encoders" / "_cached_vector").is_dir()
 
 
+def _standardised_blocks(row: np.ndarray, width: int) -> np.ndarray:
+    """Each block of ``width`` values minus its mean over its population std, in float64."""
+    out = []
+    for start in range(0, len(row), width):
+        block = row[start:start + width].astype(np.float64)
+        out.append((block - block.mean()) / block.std())
+    return np.concatenate(out)
+
+
+def test_instance_normalize_standardises_each_block_on_its_own():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(4, 3 * 8)).astype(np.float32)
+    out = instance_normalize(rows, 3)
+    assert out.dtype == np.float32 and out.shape == rows.shape
+    for row, got in zip(rows, out):
+        np.testing.assert_allclose(got, _standardised_blocks(row, 8), atol=1e-6)
+    # A block's offset and scale, whatever they are in each clip, are gone.
+    moved = rows.reshape(4, 3, 8) * rng.uniform(0.1, 10, (4, 3, 1)) + rng.normal(0, 5, (4, 3, 1))
+    np.testing.assert_allclose(instance_normalize(moved.reshape(4, 24), 3), out, atol=1e-5)
+    # A constant block has no spread to divide by: zeros, not NaN.
+    flat = rows.copy()
+    flat[1, 8:16] = 3.0
+    got = instance_normalize(flat, 3)
+    assert np.all(got[1, 8:16] == 0) and np.isfinite(got).all()
+
+
+@needs_weights
+def test_instance_norm_standardises_each_output_and_statistic(clips, tmp_path, monkeypatch):
+    computed = []
+    real = _ge2e._encode_clips
+
+    def counting(batch, *args):
+        computed.extend(len(c) for c in batch)
+        return real(batch, *args)
+
+    monkeypatch.setattr(_ge2e, "_encode_clips", counting)
+    params = dict(layers=(2, "embedding"), pooling=("mean", "std"), memory=tmp_path)
+    raw = GE2EEncoder(**params).fit_transform(clips[:3])
+    computed.clear()
+    normed = GE2EEncoder(**params, instance_norm=True).fit_transform(clips[:3])
+    assert computed == []  # the cache holds the vectors before the normalisation
+    assert normed.dtype == np.float32 and normed.shape == (3, 768)
+    for row, got in zip(raw, normed):  # blocks: l2 mean, l2 std, the embedding
+        np.testing.assert_allclose(got, _standardised_blocks(row, 256), atol=1e-4)
+    assert not np.allclose(normed, raw, atol=1e-2)
+
+
 @needs_weights
 def test_views_in_views_out(clips):
     data = np.empty((3, 2), dtype=object)
@@ -481,6 +529,7 @@ def test_n_jobs(clips):
         ({"memory": 3}, "memory"),
         ({"n_jobs": "many"}, "n_jobs"),
         ({"weights": 5}, "weights"),
+        ({"instance_norm": "yes"}, "instance_norm"),
     ],
 )
 def test_bad_parameters_fail_at_fit_naming_them(params, name):
@@ -507,7 +556,7 @@ def test_public_names_import_from_the_package():
     for name in ("GE2EEncoder", "GE2EWeights", "load_ge2e_weights", "preprocess",
                  "encode_mels", "INSTALL_COMMAND", "EncoderNotInstalledError", "SAMPLE_RATE",
                  "N_FFT", "HOP_LENGTH", "N_MELS", "TARGET_DBFS", "HIDDEN", "N_LSTM_LAYERS",
-                 "LAYERS", "POOLINGS"):
+                 "LAYERS", "POOLINGS", "instance_normalize"):
         assert hasattr(encoders, name), name
 
 

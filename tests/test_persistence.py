@@ -443,11 +443,13 @@ def test_encoder_export_round_trip(fitted_encoder, tmp_path):
     assert params["encoder__ge2e__pooling"] == {"__tuple__": ["mean", "std", "delta_std"]}
     assert params["encoder__whisper__layers"] == {"__tuple__": [2, 3]}
     assert params["encoder__whisper__pooling"] == {"__tuple__": ["mean", "std"]}
+    assert params["encoder__ge2e__instance_norm"] is True
+    assert params["encoder__whisper__instance_norm"] is False
     assert params["scale__per_speaker"] is False
     # The union's own parameters stay make_ser_pipeline's: only its encoders' are written.
     assert sorted(k for k in params if k.startswith("encoder__")) == [
         f"encoder__{name}__{p}" for name in ("ge2e", "whisper")
-        for p in ("batch_size", "layers", "pooling", "sr")]
+        for p in ("batch_size", "instance_norm", "layers", "pooling", "sr")]
     # Runtime settings and the weight files are never exported.
     assert not {"load__n_jobs", "classifier__estimator", "classifier__estimator__n_jobs",
                 "classifier__estimator__verbose",

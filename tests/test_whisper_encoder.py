@@ -527,6 +527,17 @@ def test_default_width_feature_names_and_pandas_output(clips):
     assert wide.get_feature_names_out()[2 * D_BASE] == "whisper_final_max_0"
 
 
+def test_instance_norm_standardises_each_block_within_each_clip(clips):
+    raw = WhisperEncoder(layers=(1, 2), pooling=("mean", "std")).fit_transform(clips[:2])
+    normed = WhisperEncoder(layers=(1, 2), pooling=("mean", "std"),
+                            instance_norm=True).fit_transform(clips[:2])
+    assert normed.dtype == np.float32 and normed.shape == raw.shape == (2, 4 * D_BASE)
+    for row, got in zip(raw.astype(np.float64), normed):
+        blocks = row.reshape(4, D_BASE)
+        expected = (blocks - blocks.mean(1, keepdims=True)) / blocks.std(1, keepdims=True)
+        _close(got, expected.ravel(), 1e-4)
+
+
 def test_batch_size_and_order_do_not_change_the_vectors(clips):
     a = WhisperEncoder(layers=(1,), batch_size=16).fit_transform(clips)
     b = WhisperEncoder(layers=(1,), batch_size=1).fit_transform(clips[::-1])[::-1]
@@ -550,6 +561,7 @@ def test_batch_size_and_order_do_not_change_the_vectors(clips):
         ({"memory": 3}, "memory"),
         ({"n_jobs": "many"}, "n_jobs"),
         ({"weights": 5}, "weights"),
+        ({"instance_norm": 1.5}, "instance_norm"),
     ],
 )
 def test_bad_parameters_fail_at_fit_naming_them(params, name):

@@ -36,6 +36,7 @@ pickles of fitted encoders made before this package was split name
 """
 
 # Re-exported: the public names of the package (what tests, benchmarks and docs import).
+from sklearn_ser.encoders._base import instance_normalize
 from sklearn_ser.encoders._ge2e import GE2EEncoder
 from sklearn_ser.encoders._network import (  # noqa: F401
     HOP_LENGTH,
@@ -65,6 +66,7 @@ __all__ = [
     "EncoderUnion",
     "GE2EEncoder",
     "WhisperEncoder",
+    "instance_normalize",
     "load_ge2e_weights",
     "load_whisper_weights",
 ]

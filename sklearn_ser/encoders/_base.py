@@ -31,6 +31,7 @@ class PretrainedEncoder(TransformerMixin, BaseEstimator):
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
         "weights": [None, str, os.PathLike],
+        "instance_norm": ["boolean"],
     }
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params) -> np.ndarray | Views:
@@ -77,6 +78,14 @@ class PretrainedEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_out_")
         return self.feature_names_out_.copy()
 
+    def _instance_normalized(self, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` with each block standardised within each clip, if ``instance_norm``."""
+        if not getattr(self, "instance_norm", False):  # encoders pickled before it existed lack it
+            return vectors
+        # One block per output and statistic: the feature names without their index.
+        n_blocks = len(dict.fromkeys(n.rsplit("_", 1)[0] for n in self.feature_names_out_))
+        return instance_normalize(vectors, n_blocks)
+
     def _weights_path(self) -> str | None:
         return None if self.weights is None else os.fspath(self.weights)
 
@@ -92,3 +101,32 @@ class PretrainedEncoder(TransformerMixin, BaseEstimator):
 
 
 views_pass_set_output(PretrainedEncoder)
+
+
+def instance_normalize(vectors: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Standardise each of ``n_blocks`` equal blocks of each row over the block's own values.
+
+    A clip's pooled statistics of one layer share an overall level and spread
+    that follow its recording - microphone, level, studio - more than its
+    emotion; subtracting the block's mean and dividing by its standard
+    deviation (instance normalisation) removes them from each clip on its
+    own, with no statistics of other clips.
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_clips, n_features)
+        ``n_features`` a multiple of ``n_blocks``.
+    n_blocks : int
+        Number of consecutive equal-width blocks in each row.
+
+    Returns
+    -------
+    normalized : ndarray of shape (n_clips, n_features), same dtype
+        A constant block (standard deviation 0) becomes zeros.
+    """
+    n_clips, n_features = vectors.shape
+    blocks = vectors.reshape(n_clips, n_blocks, n_features // n_blocks).astype(np.float64)
+    centered = blocks - blocks.mean(axis=2, keepdims=True)
+    spread = centered.std(axis=2, keepdims=True)
+    spread[spread == 0] = 1.0
+    return (centered / spread).reshape(n_clips, n_features).astype(vectors.dtype, copy=False)

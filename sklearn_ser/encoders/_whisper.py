@@ -95,6 +95,13 @@ class WhisperEncoder(PretrainedEncoder):
         A CTranslate2 ``model.bin`` of a Whisper model (e.g. faster-whisper's
         ``tiny``, ``base`` or ``small``, float16 or float32); None joins the
         two parts of the installed weight wheels.
+    instance_norm : bool, default=False
+        Standardise each block of the vector (one output and statistic,
+        d_model values) over its own values within each clip
+        (:func:`~sklearn_ser.encoders.instance_normalize`), as for
+        :class:`~sklearn_ser.GE2EEncoder`. Off in the ``recommended`` preset:
+        on Whisper's blocks it helped 4-class TESS but cost 6-class TESS and
+        TESS -> RAVDESS (docs/robustness.rst).
 
     Attributes
     ----------
@@ -143,6 +150,7 @@ class WhisperEncoder(PretrainedEncoder):
         n_jobs: int | None = None,
         verbose: int = 0,
         weights: str | os.PathLike | None = None,
+        instance_norm: bool = False,
     ):
         self.layers = layers
         self.pooling = pooling
@@ -152,6 +160,7 @@ class WhisperEncoder(PretrainedEncoder):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.weights = weights
+        self.instance_norm = instance_norm
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any = None, y: Any = None) -> WhisperEncoder:
@@ -211,7 +220,7 @@ class WhisperEncoder(PretrainedEncoder):
                 "for fitting"
             )
         layers, pooling = self._checked_outputs(len(weights.layers))
-        return encode_with_cache(
+        vectors = encode_with_cache(
             clips, _encode_clips,
             (self._weights_path(), layers, pooling, int(self.sr),
              getattr(self, "mel_basis_", None)),
@@ -222,6 +231,7 @@ class WhisperEncoder(PretrainedEncoder):
             batch_size=int(self.batch_size), n_jobs=self.n_jobs, verbose=self.verbose,
             desc="Whisper encoder",
         )
+        return self._instance_normalized(vectors)
 
 
 def _layer_tag(layer: int | str) -> str:

@@ -211,6 +211,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "pooling": [_Choices(_ENCODER_POOLINGS, max_len=4)],
         "sr": _RATE,
         "batch_size": _COUNT,
+        "instance_norm": _FLAG,
     },
     "WhisperEncoder": {
         # Not "weights" either: checked against fitted.encoder.whisper.
@@ -218,6 +219,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "pooling": [_Choices(_ENCODER_POOLINGS, max_len=4)],
         "sr": _RATE,
         "batch_size": _COUNT,
+        "instance_norm": _FLAG,
     },
     "SpeakerStandardizer": {
         "per_speaker": _FLAG,
