@@ -81,13 +81,13 @@ SNR_AXIS = {"clean": None, "white 20 dB": 20, "white 10 dB": 10, "white 5 dB": 5
 
 #: Preset rows: name -> make_ser_pipeline keywords. "GE2E only" is the recommended
 #: preset without Whisper (the preset of the previous stop); "previous recommended" is
-#: the 0.1 preset's settings: GE2E only, clean training only, peak-relative trimming,
-#: no balance check.
+#: the 0.1 preset's settings: GE2E only (raw vectors), clean training only, peak-relative
+#: trimming, no balance check.
 PRESETS = {
     "recommended": {},
     "GE2E only": {"encoder__whisper": "drop"},
     "previous recommended": {
-        "encoder__whisper": "drop",
+        "encoder__whisper": "drop", "encoder__ge2e__instance_norm": False,
         "load__trim_floor_db": None, "augment__views": ("clean",),
         "scale__max_imbalance": None, "scale__shrinkage": 0.0,
     },

@@ -114,6 +114,23 @@ def torch_or_skip():
     return torch
 
 
+def count_encoded_clips(monkeypatch, module) -> list[int]:
+    """Patch ``module._encode_clips`` to record the length of each clip it encodes.
+
+    An encoder's cache misses are exactly the clips that reach it, so the list
+    says what a transform really computed.
+    """
+    lengths: list[int] = []
+    real = module._encode_clips
+
+    def counting(batch, *args):
+        lengths.extend(len(c) for c in batch)
+        return real(batch, *args)
+
+    monkeypatch.setattr(module, "_encode_clips", counting)
+    return lengths
+
+
 @pytest.fixture(scope="session")
 def ge2e_weights():
     """The GE2E encoder's weights (resemblyzer's file); without them a skip, or a failure

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import torch_or_skip
+from conftest import count_encoded_clips, torch_or_skip
 from sklearn.base import clone
 
 from sklearn_ser.encoders import (
@@ -352,14 +352,7 @@ def test_batched_equals_unbatched_and_order_is_kept(clips):
 
 @needs_weights
 def test_memory_cache_hits_skip_the_work(clips, tmp_path, monkeypatch):
-    computed = []
-    real = _ge2e._encode_clips
-
-    def counting(batch, *args):
-        computed.extend(len(c) for c in batch)
-        return real(batch, *args)
-
-    monkeypatch.setattr(_ge2e, "_encode_clips", counting)
+    computed = count_encoded_clips(monkeypatch, _ge2e)
     enc = GE2EEncoder(memory=tmp_path / "cache", batch_size=2)
     first = enc.fit_transform(clips[:3])
     assert len(computed) == 3
@@ -406,14 +399,7 @@ def test_instance_normalize_standardises_each_block_on_its_own():
 
 @needs_weights
 def test_instance_norm_standardises_each_output_and_statistic(clips, tmp_path, monkeypatch):
-    computed = []
-    real = _ge2e._encode_clips
-
-    def counting(batch, *args):
-        computed.extend(len(c) for c in batch)
-        return real(batch, *args)
-
-    monkeypatch.setattr(_ge2e, "_encode_clips", counting)
+    computed = count_encoded_clips(monkeypatch, _ge2e)
     params = dict(layers=(2, "embedding"), pooling=("mean", "std"), memory=tmp_path)
     raw = GE2EEncoder(**params).fit_transform(clips[:3])
     computed.clear()

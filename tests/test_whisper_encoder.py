@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.special
+from conftest import count_encoded_clips
 from sklearn.base import clone
 
 from sklearn_ser.encoders import (
@@ -639,15 +640,7 @@ def test_weights_changed_since_fit_are_an_error(tmp_path):
 @pytest.fixture
 def computed(monkeypatch):
     """Lengths of the clips the network actually encodes (cache misses)."""
-    lengths = []
-    real = _whisper._encode_clips
-
-    def counting(batch, *args):
-        lengths.extend(len(c) for c in batch)
-        return real(batch, *args)
-
-    monkeypatch.setattr(_whisper, "_encode_clips", counting)
-    return lengths
+    return count_encoded_clips(monkeypatch, _whisper)
 
 
 def test_memory_cache_hits_skip_the_work(clips, tmp_path, computed):
