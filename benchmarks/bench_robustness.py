@@ -80,7 +80,7 @@ CONDITIONS = {
 SNR_AXIS = {"clean": None, "white 20 dB": 20, "white 10 dB": 10, "white 5 dB": 5}
 
 #: Preset rows: name -> make_ser_pipeline keywords. "GE2E only" is the recommended
-#: preset without Whisper (the preset of the previous stop); "previous recommended" is
+#: preset without Whisper (everything else as the preset); "previous recommended" is
 #: the 0.1 preset's settings: GE2E only (raw vectors), clean training only, peak-relative
 #: trimming, no balance check.
 PRESETS = {

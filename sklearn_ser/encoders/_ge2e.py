@@ -110,9 +110,9 @@ class GE2EEncoder(PretrainedEncoder):
         values) over its own values within each clip
         (:func:`~sklearn_ser.encoders.instance_normalize`): the block's
         overall level and spread follow the recording more than the emotion.
-        The ``recommended`` preset sets it: trained on RAVDESS, it measured
-        +0.8 / +8.1 UAR on TESS (4 / 6 classes) and +7.8 the other way, with
-        clean and noisy RAVDESS within fold spread (docs/robustness.rst).
+        The ``recommended`` preset sets it: it raised the scores on another
+        corpus most where no test statistics are used, with clean and noisy
+        RAVDESS within the fold spread (measured in docs/robustness.rst).
         The cache holds the vectors before it, so turning it on or off
         reuses the cache.
 
