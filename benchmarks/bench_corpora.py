@@ -26,7 +26,8 @@ computation, not repeated per fit; encoder vectors are computed once per clip
 (``memory=`` under ``--cache``). One JSON file (``--out``) holds the rows with
 seed, versions, command and date.
 
-Run (about 10 minutes on 2 cores with a cold cache; less once the vectors are cached)::
+Run (about 35 minutes on 2 cores with a cold cache, 20 of them the
+multi-corpus section; less once the vectors are cached)::
 
     python benchmarks/bench_corpora.py --ravdess ../shared/data/ravdess \\
         --tess ../shared/data/tess
@@ -201,7 +202,8 @@ def main(argv=None) -> None:
                         help="joblib cache of encoder vectors (kept between runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=6, help="RAVDESS actor folds")
-    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--n-jobs", type=int, default=-1,
+                        help="processes for loading, views and encoding (default: every core)")
     parser.add_argument("--sections", nargs="+", default=["cross_corpus", "multi_corpus"],
                         choices=["cross_corpus", "multi_corpus"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # examples read SKLEARN_SER_RAVDESS themselves: real clips when the folder is there.
 QUICK_EXAMPLES = os.environ.setdefault("SKLEARN_SER_EXAMPLE_QUICK", "1") == "1"
 sys.path.insert(0, os.path.abspath(".."))
-sys.path.insert(0, os.path.abspath("_ext"))  # docs/_ext: gallery_helpers, result_tables
+sys.path.insert(0, os.path.abspath("_ext"))  # docs/_ext: gallery_helpers, result_tables, ...
 
 project = "sklearn_ser"
 author = "sklearn_ser developers"
@@ -46,6 +46,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "result_tables",  # docs/_ext: tables rendered from benchmarks/results/*.json
     "robustness_tables",  # docs/_ext: the tables of benchmarks/results/robustness.json
+    "corpora_tables",  # docs/_ext: the tables of benchmarks/results/corpora.json
 ]
 
 templates_path = ["_templates"]

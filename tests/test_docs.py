@@ -147,8 +147,9 @@ def test_tables_scroll_inside_themselves():
     assert '"sidebar_includehidden": False' in conf  # no empty navigation column
 
 
-def _mini_build(tmp_path, index: str, result: dict | None) -> str:
-    """Build a one-page Sphinx project with the result_tables extension; return its HTML."""
+def _mini_build(tmp_path, index: str, result: dict | None,
+                extension: str = "result_tables") -> str:
+    """Build a one-page Sphinx project with one docs/_ext extension; return its HTML."""
     import json
 
     src = tmp_path / "src"
@@ -157,7 +158,7 @@ def _mini_build(tmp_path, index: str, result: dict | None) -> str:
         (src / "results" / "r.json").write_text(json.dumps(result))
     (src / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
-        "extensions = ['result_tables']\n")
+        f"extensions = [{extension!r}]\n")
     (src / "index.rst").write_text(index)
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src),
@@ -199,3 +200,41 @@ def test_result_block_renders_only_when_the_file_exists(tmp_path):
     without = _PAGE.replace("After; clips: :result:`results/r.json#data.n_clips`.", "After.")
     html = _mini_build(tmp_path / "without", without, None)
     assert "Before" in html and "After." in html and "Inside the block." not in html
+
+
+def _corpus_row(section, train, test, classes, weights, uar, shared_uar, **extra):
+    return {"section": section, "train": train, "test": test, "classes": classes,
+            "sample_weight": weights, "uar": uar, "shared_uar": shared_uar,
+            "folds": [{"scored_classes": ["angry", "happy", "neutral", "sad"]}], **extra}
+
+
+def test_corpora_tables_render_the_result_file(tmp_path):
+    result = {
+        "command": "bench_corpora.py --seed 3", "date": "2026-12-04T06:00:00+00:00",
+        "preset": "recommended", "clips": {"ravdess": 1080, "tess": 2800}, "folds": 6,
+        "seed": 3, "versions": {"sklearn_ser": "9.9"}, "seconds": 1800.0,
+        "rows": [
+            _corpus_row("cross_corpus", ["ravdess"], ["tess"], "all->4", None, 0.1234, 0.6544),
+            _corpus_row("cross_corpus", ["ravdess"], ["tess"], "all->4", "corpus_class",
+                        0.1111, 0.6611),
+            _corpus_row("cross_corpus", ["tess"], ["ravdess"], "6", None, 0.4321, 0.4321),
+            _corpus_row("multi_corpus", ["ravdess", "tess"], ["ravdess"], "all", "corpus",
+                        0.7012, 0.7012, accuracy=0.7123, uar_std=0.0456),
+        ],
+    }
+    page = ("T\n=\n\n.. corpora-provenance:: results/r.json\n\n"
+            ".. corpora-cross:: results/r.json\n\n.. corpora-multi:: results/r.json\n")
+    html = _mini_build(tmp_path, page, result, extension="corpora_tables")
+    nbsp = "\u00a0"
+    # Cross-corpus: a class set's row holds UAR, shared UAR and the weighted shared UAR.
+    cross = html[html.index("ravdess" + nbsp + "→"):]
+    assert cross.index(f"12.3{nbsp}%") < cross.index(f"65.4{nbsp}%") < cross.index(f"66.1{nbsp}%")
+    assert "all its classes" in cross and "4 (4)" in cross
+    # A row without a weighted run leaves its cell empty instead of failing.
+    assert f"tess{nbsp}→{nbsp}ravdess" in html and "the 6 shared classes" in html
+    # Multi-corpus: accuracy, then UAR with its spread over folds.
+    assert f"71.2{nbsp}%" in html and f"70.1{nbsp}%{nbsp}±{nbsp}4.6{nbsp}%" in html
+    assert "ravdess + tess" in html and "per corpus" in html
+    assert '<span class="pre">--seed</span> <span class="pre">3</span>' in html
+    assert "on 2026-12-04" in html and "1080 ravdess, 2800 tess clips" in html
+    assert "30 min in all" in html
