@@ -10,7 +10,7 @@ typed by hand.
 from __future__ import annotations
 
 from result_tables import NBSP, _list_table, _pct  # docs/_ext: one table format
-from robustness_tables import _RobustnessDirective  # reads a JSON file, renders rst
+from robustness_tables import _RobustnessDirective, versions_text  # JSON in, rst out
 
 #: What each class set of bench_corpora.CLASS_SETS trains on and scores.
 CLASS_SET_WORDS = {
@@ -65,15 +65,15 @@ class CorporaMulti(_RobustnessDirective):
 
 
 class CorporaProvenance(_RobustnessDirective):
+    """The command, date, data, folds, seed, versions and run time of the result file."""
+
     def run(self):
         r = self.result()
-        v = r["versions"]
         clips = ", ".join(f"{n} {name}" for name, n in r["clips"].items())
         text = (
             f"Measured by ``{r['command']}`` on {r['date'][:10]}: preset "
             f"``{r['preset']}``, {clips} clips, {r['folds']} folds by RAVDESS actor, "
-            f"seed {r['seed']}; sklearn_ser {v.get('sklearn_ser', '?')}, scikit-learn "
-            f"{v.get('scikit-learn', '?')}, numpy {v.get('numpy', '?')}; "
+            f"seed {r['seed']}; {versions_text(r['versions'])}; "
             f"{r['seconds'] / 60:.0f} min in all."
         )
         return self.render([text])

@@ -93,17 +93,21 @@ class RobustnessUnbalanced(_RobustnessDirective):
         return self.render(_list_table(["test speakers' clips", *_header(columns)], body))
 
 
+def versions_text(versions: dict) -> str:
+    """The library versions a result file records, as the provenance lines quote them."""
+    return (f"sklearn_ser {versions.get('sklearn_ser', '?')}, scikit-learn "
+            f"{versions.get('scikit-learn', '?')}, numpy {versions.get('numpy', '?')}")
+
+
 class RobustnessProvenance(_RobustnessDirective):
     def run(self):
         r = self.result()
-        v = r["versions"]
         fit = r.get("fit_time")
         text = (
             f"Measured by ``{r['command']}`` on {r['date'][:10]}: {r['data']['ravdess']}; "
             f"{r['data']['tess']}; {r['folds']} folds by actor, seed {r['seed']}, "
             f"{r['draws']} draws per unbalanced setting; SNR {r['snr']}. "
-            f"sklearn_ser {v.get('sklearn_ser', '?')}, scikit-learn {v.get('scikit-learn', '?')}, "
-            f"numpy {v.get('numpy', '?')}; {r['machine']['cpus']} CPUs, load average "
+            f"{versions_text(r['versions'])}; {r['machine']['cpus']} CPUs, load average "
             f"{r['machine']['load_average_at_start'][0]:.1f} at the start "
             "(other jobs shared the machine)."
         )
