@@ -189,26 +189,25 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_data_arguments(parser: argparse.ArgumentParser,
+                       cache_name: str = "sklearn_ser_corpora_cache") -> None:
+    """The corpus, fold, cache and process options (shared with ``bench_heads.py``)."""
     parser.add_argument("--ravdess", type=Path, default=Path(os.environ.get(
         "SKLEARN_SER_RAVDESS", SHARED / "ravdess")), help="RAVDESS speech folder")
     parser.add_argument("--tess", type=Path, default=Path(os.environ.get(
         "SKLEARN_SER_TESS", SHARED / "tess")), help="TESS folder")
     parser.add_argument("--actors", default="1-18",
                         help="RAVDESS actors to use, FIRST-LAST (default: 1-18)")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
-                                                        "sklearn_ser_corpora_cache"),
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), cache_name),
                         help="joblib cache of encoder vectors (kept between runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=6, help="RAVDESS actor folds")
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="processes for loading, views and encoding (default: every core)")
-    parser.add_argument("--sections", nargs="+", default=["cross_corpus", "multi_corpus"],
-                        choices=["cross_corpus", "multi_corpus"])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
 
+
+def load_data(args: argparse.Namespace):
+    """RAVDESS (actors ``--actors``) and TESS as one dataset; the actors; clips per corpus."""
     first, _, last = args.actors.partition("-")
     actors = set(range(int(first), int(last or first) + 1))
     data = load_corpora({"ravdess": args.ravdess, "tess": args.tess})
@@ -220,7 +219,39 @@ def main(argv=None) -> None:
     data["groups"] = data["speaker"]
     counts = {name: int((data.corpus == name).sum()) for name in ("ravdess", "tess")}
     print(f"clips: {counts}", flush=True)
+    return data, actors, counts
 
+
+def write_result(args: argparse.Namespace, benchmark: str, actors, counts: dict,
+                 start: float, rows: list[dict], **extra: Any) -> None:
+    """Write the rows of a RAVDESS + TESS benchmark with what reproduces them (atomically)."""
+    result = {
+        "benchmark": benchmark,
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seed": args.seed,
+        "preset": "recommended",
+        "ravdess_actors": sorted(actors),
+        "clips": counts,
+        "folds": args.folds,
+        "versions": versions(),
+        **extra,
+        "seconds": time.perf_counter() - start,
+        "rows": rows,
+    }
+    _write_atomically(args.out, json.dumps(_jsonable(result), indent=1, default=str) + "\n")
+    print(f"written {args.out}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--sections", nargs="+", default=["cross_corpus", "multi_corpus"],
+                        choices=["cross_corpus", "multi_corpus"])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    data, actors, counts = load_data(args)
     start = time.perf_counter()
     X = _preload(data.filenames, args.seed, args.n_jobs)
     load_seconds = time.perf_counter() - start
@@ -230,22 +261,8 @@ def main(argv=None) -> None:
         rows += cross_corpus_rows(data, X, args.cache, args.seed, args.n_jobs)
     if "multi_corpus" in args.sections:
         rows += multi_corpus_rows(data, X, args.cache, args.seed, args.n_jobs, args.folds)
-    result = {
-        "benchmark": "bench_corpora",
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seed": args.seed,
-        "preset": "recommended",
-        "ravdess_actors": sorted(actors),
-        "clips": counts,
-        "folds": args.folds,
-        "versions": versions(),
-        "load_seconds": load_seconds,
-        "seconds": time.perf_counter() - start,
-        "rows": rows,
-    }
-    _write_atomically(args.out, json.dumps(_jsonable(result), indent=1, default=str) + "\n")
-    print(f"written {args.out}")
+    write_result(args, "bench_corpora", actors, counts, start, rows,
+                 load_seconds=load_seconds)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ extensions = [
     "result_tables",  # docs/_ext: tables rendered from benchmarks/results/*.json
     "robustness_tables",  # docs/_ext: the tables of benchmarks/results/robustness.json
     "corpora_tables",  # docs/_ext: the tables of benchmarks/results/corpora.json
+    "heads_tables",  # docs/_ext: the table of benchmarks/results/heads.json
 ]
 
 templates_path = ["_templates"]

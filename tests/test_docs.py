@@ -238,3 +238,37 @@ def test_corpora_tables_render_the_result_file(tmp_path):
     assert '<span class="pre">--seed</span> <span class="pre">3</span>' in html
     assert "on 2026-12-04" in html and "1080 ravdess, 2800 tess clips" in html
     assert "30 min in all" in html
+
+
+def test_heads_table_renders_each_head_against_the_presets(tmp_path):
+    def row(head, four, six, accuracy):
+        # The other direction gets numbers of its own (0.5 and 0.25 apart from these).
+        return {"head": head, "ravdess_to_tess_uar_4": four, "ravdess_to_tess_uar_6": six,
+                "tess_to_ravdess_uar_4": four - 0.5, "tess_to_ravdess_uar_6": six - 0.25,
+                "ravdess_accuracy": accuracy, "folds": []}
+
+    result = {
+        "command": "bench_heads.py --seed 2", "date": "2026-12-04T14:00:00+00:00",
+        "preset": "recommended", "n_features": 2816, "clips": {"ravdess": 1080, "tess": 2800},
+        "folds": 6, "seed": 2, "versions": {"sklearn_ser": "9.9"}, "seconds": 1260.0,
+        # 65.44 -> 65.4 and 68.96 -> 69.0: the difference shown is 3.6, not 3.52.
+        "rows": [row("preset head", 0.6544, 0.4070, 0.7830),
+                 row("other head", 0.6896, 0.3880, 0.7830),
+                 row("worse head", 0.6000, 0.5550, 0.7290)],
+    }
+    page = "T\n=\n\n.. heads-provenance:: results/r.json\n\n.. heads-table:: results/r.json\n"
+    html = _mini_build(tmp_path, page, result, extension="heads_tables")
+    nbsp = "\u00a0"
+    preset = html[html.index("preset head"):html.index("other head")]
+    assert f"65.4{nbsp}%" in preset and "(" not in preset  # the reference row has no change
+    other = html[html.index("other head"):html.index("worse head")]
+    assert f"69.0{nbsp}%{nbsp}(+3.6)" in other
+    assert f"38.8{nbsp}%{nbsp}(\u22121.9)" in other and f"78.3{nbsp}%{nbsp}(±0.0)" in other
+    worse = html[html.index("worse head"):]
+    assert f"60.0{nbsp}%{nbsp}(\u22125.4)" in worse and f"55.5{nbsp}%{nbsp}(+14.8)" in worse
+    # Columns in order: R->T 4, R->T 6, T->R 4, T->R 6, new actors.
+    cells = [f"{v}{nbsp}%" for v in ("69.0", "38.8", "19.0", "13.8", "78.3")]
+    positions = [other.index(cell) for cell in cells]
+    assert positions == sorted(positions)
+    assert "2816 features" in html and "1080 ravdess, 2800 tess clips" in html
+    assert "seed 2" in html and "on 2026-12-04" in html and "21 min in all" in html

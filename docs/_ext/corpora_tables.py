@@ -69,14 +69,18 @@ class CorporaProvenance(_RobustnessDirective):
 
     def run(self):
         r = self.result()
-        clips = ", ".join(f"{n} {name}" for name, n in r["clips"].items())
-        text = (
-            f"Measured by ``{r['command']}`` on {r['date'][:10]}: preset "
-            f"``{r['preset']}``, {clips} clips, {r['folds']} folds by RAVDESS actor, "
-            f"seed {r['seed']}; {versions_text(r['versions'])}; "
-            f"{r['seconds'] / 60:.0f} min in all."
-        )
-        return self.render([text])
+        return self.render([provenance_text(r, f"preset ``{r['preset']}``")])
+
+
+def provenance_text(result: dict, subject: str) -> str:
+    """Where a RAVDESS + TESS result file's numbers come from, ``subject`` first."""
+    r = result
+    clips = ", ".join(f"{n} {name}" for name, n in r["clips"].items())
+    return (
+        f"Measured by ``{r['command']}`` on {r['date'][:10]}: {subject}, {clips} clips, "
+        f"{r['folds']} folds by RAVDESS actor, seed {r['seed']}; "
+        f"{versions_text(r['versions'])}; {r['seconds'] / 60:.0f} min in all."
+    )
 
 
 def setup(app):

@@ -1,0 +1,68 @@
+"""Tables of ``benchmarks/results/heads.json`` (written by ``bench_heads.py``).
+
+``.. heads-table:: ../benchmarks/results/heads.json`` renders one row per head fitted on
+the ``recommended`` preset's frozen vectors (UAR on 4 and 6 shared classes from each
+corpus to the other, accuracy on new RAVDESS actors, each with its difference from the
+preset's own head); ``.. heads-provenance::`` where the numbers come from. Numbers are never typed
+by hand.
+"""
+
+from __future__ import annotations
+
+from corpora_tables import provenance_text  # the provenance of RAVDESS + TESS results
+from result_tables import NBSP, _list_table, _pct  # docs/_ext: one table format
+from robustness_tables import _RobustnessDirective  # JSON in, rst out
+
+#: The columns: (row key, header).
+COLUMNS = (
+    ("ravdess_to_tess_uar_4", "RAVDESS → TESS, 4 classes"),
+    ("ravdess_to_tess_uar_6", "RAVDESS → TESS, 6 classes"),
+    ("tess_to_ravdess_uar_4", "TESS → RAVDESS, 4 classes"),
+    ("tess_to_ravdess_uar_6", "TESS → RAVDESS, 6 classes"),
+    ("ravdess_accuracy", "new RAVDESS actors, 8 classes (accuracy)"),
+)
+
+
+def _points(value: float, reference: float) -> str:
+    """``value - reference`` in percentage points, signed (a minus sign, not a hyphen).
+
+    Taken between the rounded percentages, so that it is the difference a reader
+    computes from the table's cells.
+    """
+    points = round(round(100 * value, 1) - round(100 * reference, 1), 1)
+    if points == 0:
+        return "±0.0"
+    return f"+{points:.1f}" if points > 0 else f"−{-points:.1f}"
+
+
+class HeadsTable(_RobustnessDirective):
+    """One row per head; the first row (the preset's head) is what the others differ from."""
+
+    def run(self):
+        rows = self.result()["rows"]
+        reference = rows[0]
+        body = []
+        for row in rows:
+            cells = [row["head"]]
+            for key, _ in COLUMNS:
+                cell = _pct(row[key])
+                if row is not reference:
+                    cell += f"{NBSP}({_points(row[key], reference[key])})"
+                cells.append(cell)
+            body.append(cells)
+        return self.render(_list_table(["head", *(h for _, h in COLUMNS)], body))
+
+
+class HeadsProvenance(_RobustnessDirective):
+    """The command, date, data, folds, seed, versions and run time of the result file."""
+
+    def run(self):
+        r = self.result()
+        subject = f"the ``{r['preset']}`` preset's {r['n_features']} features"
+        return self.render([provenance_text(r, subject)])
+
+
+def setup(app):
+    app.add_directive("heads-table", HeadsTable)
+    app.add_directive("heads-provenance", HeadsProvenance)
+    return {"parallel_read_safe": True}
