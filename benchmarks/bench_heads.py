@@ -15,7 +15,9 @@ fitted on those vectors. Two protocols, both without test statistics
   are checked on this direction, which did not choose them.
 * ``ravdess``: ``--folds`` folds by RAVDESS actor (StratifiedGroupKFold, ``--seed``, the
   folds of the other benchmarks); accuracy and UAR on the held-out actors' clean
-  clips, 8 classes. A head that gains across corpora by losing here is a trade.
+  clips, 8 classes, and accuracy on ``bench_robustness.py``'s degraded copies of them
+  (noise, babble of other held-out speakers, telephone, reverberation, codec; same
+  seed). A head that gains across corpora by losing here is a trade.
 
 The question it answers: is the cross-corpus gap of issue 17 (RAVDESS -> TESS, 4
 classes, target 70 %) a matter of what is fitted on the vectors, or of the vectors?
@@ -23,7 +25,7 @@ Each split's views are made from that split's training clips only (babble from o
 training speakers). One JSON file (``--out``) holds every head's scores, per fold, with
 seed, versions, command and date; ``docs/robustness.rst`` renders it.
 
-Run (22 minutes on 2 cores with most encoder vectors already under ``--cache``, 18 of
+Run (22 minutes on 2 cores with most encoder vectors already under ``--cache``, 17 of
 them fitting the heads; a cold cache adds the encoding of every clip and view. The
 cache is shared with ``bench_corpora.py``)::
 
@@ -34,6 +36,7 @@ cache is shared with ``bench_corpora.py``)::
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +44,7 @@ from typing import Any
 
 import numpy as np
 from bench_corpora import _preload, add_data_arguments, load_data, write_result
+from bench_robustness import SR, write_degraded
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -50,7 +54,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.svm import SVC
 
-from sklearn_ser import make_ser_pipeline
+from sklearn_ser import AudioLoader, make_ser_pipeline
 from sklearn_ser.views import Views, map_views
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,12 +186,17 @@ def _shared_uar(classes: np.ndarray, scores: np.ndarray, y: np.ndarray, shared) 
 
 
 class _Split:
-    """The front's output for one (train, test) split: training views, test vectors."""
+    """The front's output for one (train, test) split: training views, test vectors.
+
+    ``condition_vectors``: the test clips under each recording condition (RAVDESS folds).
+    """
 
     def __init__(self, front: Pipeline, X, y, train, test):
+        self.front = front
         self.train_views = front.fit_transform(X[train], y[train])
         self.test_vectors = front.transform(X[test])
         self.feature_names = tuple(front.named_steps["encoder"].get_feature_names_out())
+        self.condition_vectors: dict[str, np.ndarray] = {}
         self.y_train, self.y_test = y[train], y[test]
 
 
@@ -208,9 +217,10 @@ def main(argv=None) -> None:
 
     ravdess = np.flatnonzero(data.corpus == "ravdess")
     tess = np.flatnonzero(data.corpus == "tess")
+    speakers = np.asarray(data.speaker[ravdess])
     cv = StratifiedGroupKFold(args.folds, shuffle=True, random_state=args.seed)
-    folds = [(ravdess[tr], ravdess[te])
-             for tr, te in cv.split(ravdess, y[ravdess], data.speaker[ravdess])]
+    fold_positions = list(cv.split(ravdess, y[ravdess], speakers))  # positions in ravdess
+    folds = [(ravdess[tr], ravdess[te]) for tr, te in fold_positions]
     splits = {"ravdess->tess": (ravdess, tess), "tess->ravdess": (tess, ravdess),
               **{f"fold {i}": f for i, f in enumerate(folds)}}
     encoded = {}
@@ -220,6 +230,20 @@ def main(argv=None) -> None:
         print(f"{name}: {len(train)} training clips x {encoded[name].train_views.n_views} "
               f"views, {len(test)} test clips, {time.perf_counter() - t0:.0f} s", flush=True)
     feature_names = encoded["ravdess->tess"].feature_names
+    # bench_robustness.py's degraded copies of each fold's test clips (same seed), through
+    # the preset's own loader and the fold's fitted front.
+    raw = AudioLoader(sr=SR).fit_transform(data.filenames[ravdess])  # untrimmed
+    with tempfile.TemporaryDirectory() as work:
+        for i, (_, test_positions) in enumerate(fold_positions):
+            t0 = time.perf_counter()
+            split = encoded[f"fold {i}"]
+            paths = write_degraded(raw, test_positions, speakers, Path(work) / f"fold{i}",
+                                   args.seed)
+            split.condition_vectors = {
+                name: split.front.transform(_preload(files, args.seed, args.n_jobs))
+                for name, files in paths.items() if name != "clean"}
+            print(f"fold {i}: {len(paths) - 1} recording conditions, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
     encode_seconds = time.perf_counter() - start
 
     rows = []
@@ -244,10 +268,14 @@ def main(argv=None) -> None:
                 "fold": i,
                 "accuracy": float(np.mean(predicted == split.y_test)),
                 "uar": float(balanced_accuracy_score(split.y_test, predicted)),
+                "conditions": {name: float(np.mean(head.predict(vectors) == split.y_test))
+                               for name, vectors in split.condition_vectors.items()},
             })
         row["ravdess_accuracy"] = float(np.mean([f["accuracy"] for f in row["folds"]]))
         row["ravdess_accuracy_std"] = float(np.std([f["accuracy"] for f in row["folds"]]))
         row["ravdess_uar"] = float(np.mean([f["uar"] for f in row["folds"]]))
+        row["conditions"] = {name: float(np.mean([f["conditions"][name] for f in row["folds"]]))
+                             for name in row["folds"][0]["conditions"]}
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
         print(f"{head_name:<48} R->T 4 {row['ravdess_to_tess_uar_4']:.3f}  "

@@ -245,7 +245,8 @@ def test_heads_table_renders_each_head_against_the_presets(tmp_path):
         # The other direction gets numbers of its own (0.5 and 0.25 apart from these).
         return {"head": head, "ravdess_to_tess_uar_4": four, "ravdess_to_tess_uar_6": six,
                 "tess_to_ravdess_uar_4": four - 0.5, "tess_to_ravdess_uar_6": six - 0.25,
-                "ravdess_accuracy": accuracy, "folds": []}
+                "ravdess_accuracy": accuracy, "folds": [],
+                "conditions": {"white 10 dB": accuracy - 0.1, "telephone": accuracy - 0.02}}
 
     result = {
         "command": "bench_heads.py --seed 2", "date": "2026-12-04T14:00:00+00:00",
@@ -256,11 +257,13 @@ def test_heads_table_renders_each_head_against_the_presets(tmp_path):
                  row("other head", 0.6896, 0.3880, 0.7830),
                  row("worse head", 0.6000, 0.5550, 0.7290)],
     }
-    page = "T\n=\n\n.. heads-provenance:: results/r.json\n\n.. heads-table:: results/r.json\n"
+    page = ("T\n=\n\n.. heads-provenance:: results/r.json\n\n.. heads-table:: results/r.json\n\n"
+            "S\n-\n\n.. heads-conditions:: results/r.json\n")
     html = _mini_build(tmp_path, page, result, extension="heads_tables")
     nbsp = "\u00a0"
     preset = html[html.index("preset head"):html.index("other head")]
     assert f"65.4{nbsp}%" in preset and "(" not in preset  # the reference row has no change
+    html, conditions = html[:html.index('id="s"')], html[html.index('id="s"'):]
     other = html[html.index("other head"):html.index("worse head")]
     assert f"69.0{nbsp}%{nbsp}(+3.6)" in other
     assert f"38.8{nbsp}%{nbsp}(\u22121.9)" in other and f"78.3{nbsp}%{nbsp}(±0.0)" in other
@@ -271,4 +274,12 @@ def test_heads_table_renders_each_head_against_the_presets(tmp_path):
     positions = [other.index(cell) for cell in cells]
     assert positions == sorted(positions)
     assert "2816 features" in html and "1080 ravdess, 2800 tess clips" in html
+    # Conditions: clean, then each condition in the file's order, against the first row.
+    assert conditions.index("clean") < conditions.index("white 10 dB") < conditions.index(
+        "telephone")
+    worse = conditions[conditions.index("worse head"):]
+    cells = [f"72.9{nbsp}%{nbsp}(\u22125.4)", f"62.9{nbsp}%{nbsp}(\u22125.4)",
+             f"70.9{nbsp}%{nbsp}(\u22125.4)"]
+    assert [worse.index(cell) for cell in cells] == sorted(worse.index(cell) for cell in cells)
+    assert f"68.3{nbsp}%" in conditions[:conditions.index("other head")]
     assert "seed 2" in html and "on 2026-12-04" in html and "21 min in all" in html

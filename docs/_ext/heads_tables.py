@@ -3,11 +3,15 @@
 ``.. heads-table:: ../benchmarks/results/heads.json`` renders one row per head fitted on
 the ``recommended`` preset's frozen vectors (UAR on 4 and 6 shared classes from each
 corpus to the other, accuracy on new RAVDESS actors, each with its difference from the
-preset's own head); ``.. heads-provenance::`` where the numbers come from. Numbers are never typed
+preset's own head); ``.. heads-conditions::`` the accuracy on new RAVDESS actors under each
+recording condition; ``.. heads-provenance::`` where the numbers come from. Numbers are never typed
 by hand.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from operator import itemgetter
 
 from corpora_tables import provenance_text  # the provenance of RAVDESS + TESS results
 from result_tables import NBSP, _list_table, _pct  # docs/_ext: one table format
@@ -35,22 +39,38 @@ def _points(value: float, reference: float) -> str:
     return f"+{points:.1f}" if points > 0 else f"−{-points:.1f}"
 
 
+def _table(rows: list[dict], columns: list[tuple[str, Callable[[dict], float]]]) -> list[str]:
+    """One row per head, a cell per column with its difference from the first row's."""
+    reference = rows[0]
+    body = []
+    for row in rows:
+        cells = [row["head"]]
+        for _, value in columns:
+            cell = _pct(value(row))
+            if row is not reference:
+                cell += f"{NBSP}({_points(value(row), value(reference))})"
+            cells.append(cell)
+        body.append(cells)
+    return _list_table(["head", *(header for header, _ in columns)], body)
+
+
 class HeadsTable(_RobustnessDirective):
-    """One row per head; the first row (the preset's head) is what the others differ from."""
+    """Across corpora and on new actors; the first row (the preset's head) is the reference."""
+
+    def run(self):
+        columns = [(header, itemgetter(key)) for key, header in COLUMNS]
+        return self.render(_table(self.result()["rows"], columns))
+
+
+class HeadsConditions(_RobustnessDirective):
+    """Accuracy on new RAVDESS actors' clips, clean and under each recording condition."""
 
     def run(self):
         rows = self.result()["rows"]
-        reference = rows[0]
-        body = []
-        for row in rows:
-            cells = [row["head"]]
-            for key, _ in COLUMNS:
-                cell = _pct(row[key])
-                if row is not reference:
-                    cell += f"{NBSP}({_points(row[key], reference[key])})"
-                cells.append(cell)
-            body.append(cells)
-        return self.render(_list_table(["head", *(h for _, h in COLUMNS)], body))
+        columns = [("clean", itemgetter("ravdess_accuracy"))]
+        columns += [(name, lambda row, name=name: row["conditions"][name])
+                    for name in rows[0]["conditions"]]
+        return self.render(_table(rows, columns))
 
 
 class HeadsProvenance(_RobustnessDirective):
@@ -64,5 +84,6 @@ class HeadsProvenance(_RobustnessDirective):
 
 def setup(app):
     app.add_directive("heads-table", HeadsTable)
+    app.add_directive("heads-conditions", HeadsConditions)
     app.add_directive("heads-provenance", HeadsProvenance)
     return {"parallel_read_safe": True}
