@@ -189,8 +189,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def add_data_arguments(parser: argparse.ArgumentParser,
-                       cache_name: str = "sklearn_ser_corpora_cache") -> None:
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """The corpus, fold, cache and process options (shared with ``bench_heads.py``)."""
     parser.add_argument("--ravdess", type=Path, default=Path(os.environ.get(
         "SKLEARN_SER_RAVDESS", SHARED / "ravdess")), help="RAVDESS speech folder")
@@ -198,7 +197,8 @@ def add_data_arguments(parser: argparse.ArgumentParser,
         "SKLEARN_SER_TESS", SHARED / "tess")), help="TESS folder")
     parser.add_argument("--actors", default="1-18",
                         help="RAVDESS actors to use, FIRST-LAST (default: 1-18)")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), cache_name),
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
+                                                        "sklearn_ser_corpora_cache"),
                         help="joblib cache of encoder vectors (kept between runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=6, help="RAVDESS actor folds")

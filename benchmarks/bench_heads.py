@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 from bench_corpora import _preload, add_data_arguments, load_data, write_result
-from bench_robustness import SR, write_degraded
+from bench_robustness import SR, _restricted, write_degraded
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -119,9 +119,10 @@ class ViewDifferenceProjection(TransformerMixin, BaseEstimator):
     def __init__(self, n_directions: int = 2):
         self.n_directions = n_directions
 
-    def fit(self, X: Any, y: Any = None) -> ViewDifferenceProjection:
-        data = X.data if isinstance(X, Views) else np.asarray(X)[:, None]
-        diffs = (data[:, 1:] - data[:, :1]).reshape(-1, data.shape[-1])
+    def fit(self, X: Views, y: Any = None) -> ViewDifferenceProjection:
+        if not isinstance(X, Views) or X.names[0] != "clean" or X.n_views < 2:
+            raise TypeError("ViewDifferenceProjection is fitted on Views, clean first")
+        diffs = (X.data[:, 1:] - X.data[:, :1]).reshape(-1, X.data.shape[-1])
         # Not centred: the mean shift a condition causes is the first nuisance to remove.
         _, _, vt = np.linalg.svd(diffs, full_matrices=False)
         self.directions_ = vt[: self.n_directions]
@@ -180,9 +181,8 @@ def _scores(head: Pipeline, X: np.ndarray) -> np.ndarray:
 
 def _shared_uar(classes: np.ndarray, scores: np.ndarray, y: np.ndarray, shared) -> float:
     """UAR on the test clips of ``shared``, deciding among those classes only."""
-    keep, columns = np.isin(y, shared), np.isin(classes, shared)
-    predicted = classes[columns][np.argmax(scores[keep][:, columns], axis=1)]
-    return float(balanced_accuracy_score(y[keep], predicted))
+    keep = np.isin(y, shared)
+    return float(balanced_accuracy_score(y[keep], _restricted(scores[keep], classes, shared)))
 
 
 class _Split:
@@ -202,7 +202,7 @@ class _Split:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_arguments(parser, cache_name="sklearn_ser_corpora_cache")
+    add_data_arguments(parser)
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=list(HEADS))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)

@@ -72,3 +72,10 @@ def test_shared_uar_decides_among_the_scored_classes_only(bench_heads):
     y = np.array(["angry", "sad", "sad"])
     # recall angry 1/1, sad 1/2 -> UAR 0.75
     assert bench_heads._shared_uar(classes, scores, y, ("angry", "sad")) == pytest.approx(0.75)
+
+
+def test_view_difference_projection_needs_views_with_the_clean_view_first(bench_heads):
+    with pytest.raises(TypeError, match="clean first"):
+        bench_heads.ViewDifferenceProjection().fit(np.zeros((4, 3)))
+    with pytest.raises(TypeError, match="clean first"):
+        bench_heads.ViewDifferenceProjection().fit(Views(np.zeros((4, 2, 3)), ("mixed", "clean")))
