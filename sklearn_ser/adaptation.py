@@ -70,6 +70,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_ser.exceptions import SpeakerAdaptationWarning
+from sklearn_ser.nuisance import project_out, view_difference_directions
 from sklearn_ser.views import Views
 
 # Scales below this are treated as constant features (divide by 1 instead).
@@ -126,6 +127,12 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         pass the balance check instead.
     with_std : bool, default=True
         Divide by the standard deviation as well as removing the mean.
+    nuisance_directions : int, default=0
+        After standardising, remove this many directions along which the
+        training views move a clip's vector away from its clean view
+        (:mod:`sklearn_ser.nuisance`: what noise, babble and channels change,
+        the classifier does not see). Learned when fitted on views; 0 turns
+        it off. The ``recommended`` preset uses 2 (docs/robustness.rst).
 
     Attributes
     ----------
@@ -145,6 +152,9 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
     emotion_shift_ : float
         Largest distance between an emotion's mean and the training mean, in
         standardised units (0 when fitted without labels).
+    nuisance_directions_ : ndarray of shape (n_found, n_features)
+        Orthonormal directions removed after standardising, largest first
+        (``n_found <= nuisance_directions``; none without views).
     n_features_in_ : int
     """
 
@@ -158,12 +168,13 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         "max_imbalance": [Interval(Real, 0, 1, closed="both"), None],
         "domain_shift": [Interval(Real, 0, None, closed="left"), None],
         "with_std": ["boolean"],
+        "nuisance_directions": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
         self, *, per_speaker: bool = True, min_clips: int = 10, shrinkage: float = 10.0,
         max_imbalance: float | None = 0.15, domain_shift: float | None = 1.5,
-        with_std: bool = True,
+        with_std: bool = True, nuisance_directions: int = 0,
     ):
         self.per_speaker = per_speaker
         self.min_clips = min_clips
@@ -171,6 +182,7 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self.max_imbalance = max_imbalance
         self.domain_shift = domain_shift
         self.with_std = with_std
+        self.nuisance_directions = nuisance_directions
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -211,7 +223,25 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self.speaker_mean_ = np.asarray(means, dtype=float).reshape(-1, self.n_features_in_)
         self.speaker_scale_ = np.asarray(scales, dtype=float).reshape(-1, self.n_features_in_)
         self._fit_probe(clean, y, groups, domain)
+        self._fit_nuisance(X)
         return self
+
+    def _fit_nuisance(self, X: Any) -> None:
+        """Directions in which the training views move a clip, in standardised units."""
+        views = X if isinstance(X, Views) else None
+        self.nuisance_directions_ = np.zeros((0, self.n_features_in_))
+        if self.nuisance_directions and views is not None:
+            self.nuisance_directions_ = view_difference_directions(
+                views, self.nuisance_directions, scale=self._scale(self.scale_))
+        if self.nuisance_directions and len(self.nuisance_directions_) == 0:
+            warnings.warn(
+                f"SpeakerStandardizer(nuisance_directions={self.nuisance_directions}) was "
+                "fitted without views other than the clean one: there is no recording "
+                "condition to learn, and nothing is projected out. Give the augmenter "
+                "views, e.g. augment__views=('clean', 'mixed'), or set "
+                "nuisance_directions=0 to turn the projection off.",
+                UserWarning, stacklevel=3,
+            )
 
     def _fit_probe(self, clean, y, groups, domain) -> None:
         """The balance check's classifier, on training- and self-standardised clean vectors."""
@@ -272,7 +302,7 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         adapted = (data - mean[:, None]) / scale[:, None]
         training = (data - self.mean_) / self._scale(self.scale_)
         names = X.names + tuple(name + GLOBAL_SUFFIX for name in X.names)
-        return Views(np.concatenate([adapted, training], axis=1), names)
+        return Views(self._project(np.concatenate([adapted, training], axis=1)), names)
 
     def transform(self, X: Any, groups: Any = None, domain: Any = None) -> Any:
         """Standardise each clip with the most specific statistics that pass the check.
@@ -297,8 +327,19 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         mean, scale = self._clip_statistics(clean, groups, domain, guard=True)
         if isinstance(X, Views):
             # One clip's statistics apply to all of its views.
-            return X.with_data((X.data.astype(float) - mean[:, None]) / scale[:, None])
-        return (clean - mean) / scale
+            return X.with_data(self._project((X.data.astype(float) - mean[:, None])
+                                             / scale[:, None]))
+        return self._project((clean - mean) / scale)
+
+    def _project(self, Z: np.ndarray) -> np.ndarray:
+        return project_out(Z, self.nuisance_directions_)
+
+    def __setstate__(self, state: dict) -> None:
+        # Pickled before nuisance directions existed: it projected nothing out.
+        state.setdefault("nuisance_directions", 0)
+        if "mean_" in state and "nuisance_directions_" not in state:
+            state["nuisance_directions_"] = np.zeros((0, len(state["mean_"])))
+        super().__setstate__(state)
 
     # -- statistics ------------------------------------------------------------------
 

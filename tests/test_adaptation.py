@@ -200,6 +200,65 @@ def test_views_get_adapted_and_training_copies_while_fitting():
     np.testing.assert_allclose(out.data[:, 3], (X - mean) / std)
 
 
+def _projected(Z, diffs, k):
+    """Z without its components along the top k right singular vectors of diffs (by hand)."""
+    top = np.linalg.svd(diffs, full_matrices=False)[2][:k]
+    return Z - Z @ top.T @ top
+
+
+@pytest.mark.parametrize("per_speaker", [False, True])
+def test_nuisance_directions_of_the_views_are_projected_out(per_speaker):
+    X, y, groups = _voices(n_speakers=4)
+    rng = np.random.RandomState(1)
+    noisy = X + rng.normal(size=X.shape) * [4.0, 0.2, 0.2, 0.2, 0.2] + [3.0, 0, 0, 0, 0]
+    channel = X + rng.normal(size=X.shape) * [0.2, 0.2, 2.0, 0.2, 0.2]
+    views = Views(np.stack([X, noisy, channel], axis=1), ("clean", "noise", "channel"))
+    scaler = SpeakerStandardizer(per_speaker=per_speaker, min_clips=5, shrinkage=0.0,
+                                 max_imbalance=None, nuisance_directions=2)
+    out = scaler.fit_transform(views, y, groups=groups)
+    mean, std = _stats(X)
+    # Directions of the view differences in training-standardised units, not centred.
+    diffs = np.vstack([(noisy - X) / std, (channel - X) / std])
+    np.testing.assert_allclose(out.data[:, -1], _projected((channel - mean) / std, diffs, 2),
+                               atol=1e-10)
+    if per_speaker:  # adapted views: each speaker's statistics, then the same projection
+        for speaker in np.unique(groups):
+            rows = groups == speaker
+            own_mean, own_std = _stats(X[rows])
+            np.testing.assert_allclose(
+                out.data[rows, 1], _projected((noisy[rows] - own_mean) / own_std, diffs, 2),
+                atol=1e-10)
+    else:  # new clips: the same fixed map after the training statistics
+        new = X[:7] + 1.0
+        np.testing.assert_allclose(scaler.transform(new),
+                                   _projected((new - mean) / std, diffs, 2), atol=1e-10)
+
+
+def test_a_standardizer_pickled_before_nuisance_directions_still_works():
+    import pickle
+
+    X, y, _ = _voices(n_speakers=2)
+    old = SpeakerStandardizer(per_speaker=False).fit(X, y)
+    del old.nuisance_directions, old.nuisance_directions_  # as pickled by earlier builds
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["nuisance_directions"] == 0
+    mean, std = _stats(X)
+    np.testing.assert_allclose(loaded.transform(X), (X - mean) / std)
+
+
+def test_nuisance_directions_warn_when_there_is_nothing_to_learn():
+    X, y, _ = _voices(n_speakers=2)
+    with pytest.warns(UserWarning, match="nuisance_directions=2.*without views other than"):
+        SpeakerStandardizer(per_speaker=False, nuisance_directions=2).fit(X, y)
+    with pytest.warns(UserWarning, match="nothing is projected out"):
+        SpeakerStandardizer(nuisance_directions=1).fit(Views(X[:, None], ("clean",)), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = SpeakerStandardizer(per_speaker=False).fit(X, y)
+    mean, std = _stats(X)
+    np.testing.assert_allclose(plain.transform(X), (X - mean) / std)
+
+
 @pytest.mark.parametrize("ids, message", [
     (lambda g: np.where(g == "spk0", None, g), "missing ids"),
     (lambda g: np.array([np.nan] + [1.0] * (len(g) - 1)), "missing ids"),
@@ -219,6 +278,8 @@ def test_bad_parameters_and_inputs_are_named():
         SpeakerStandardizer(min_clips=1).fit(X, groups=groups)
     with pytest.raises(ValueError, match="max_imbalance"):
         SpeakerStandardizer(max_imbalance=2.0).fit(X, groups=groups)
+    with pytest.raises(ValueError, match="nuisance_directions"):
+        SpeakerStandardizer(nuisance_directions=-1).fit(X, groups=groups)
     with pytest.raises(ValueError, match="NaN"):
         SpeakerStandardizer().fit(np.full((4, 2), np.nan))
 

@@ -444,8 +444,9 @@ def test_encoder_export_round_trip(fitted_encoder, tmp_path):
     assert params["encoder__whisper__layers"] == {"__tuple__": [2, 3]}
     assert params["encoder__whisper__pooling"] == {"__tuple__": ["mean", "std"]}
     assert params["encoder__ge2e__instance_norm"] is True
-    assert params["encoder__whisper__instance_norm"] is False
+    assert params["encoder__whisper__instance_norm"] is True
     assert params["scale__per_speaker"] is False
+    assert params["scale__nuisance_directions"] == 2
     # The union's own parameters stay make_ser_pipeline's: only its encoders' are written.
     assert sorted(k for k in params if k.startswith("encoder__")) == [
         f"encoder__{name}__{p}" for name in ("ge2e", "whisper")
@@ -461,6 +462,8 @@ def test_encoder_export_round_trip(fitted_encoder, tmp_path):
         "whisper": {"weights_digest_": digests["whisper"], "n_features_out_": N_WHISPER},
     }
     assert len(state["scale"]["mean_"]["__ndarray__"]) == N_FEATURES
+    directions = np.asarray(state["scale"]["nuisance_directions_"]["__ndarray__"])
+    assert directions.shape == (2, N_FEATURES)
     assert len(state["classifier"]["coef_"]["__ndarray__"][0]) == N_FEATURES
     assert state["classifier"]["classes_"] == ["angry", "happy", "neutral", "sad"]
 
@@ -618,6 +621,9 @@ _ALLOWED = "sets {}: "  # the allow-list's refusal of a value, naming the parame
         ("encoder__whisper__batch_size", 10**6, "encoder__whisper__batch_size"),
         ("scale__min_clips", 1, "scale__min_clips"),
         ("scale__per_speaker", "yes", "scale__per_speaker"),
+        ("scale__nuisance_directions", 10**6, "scale__nuisance_directions"),
+        ("scale__nuisance_directions", -1, "scale__nuisance_directions"),
+        ("scale__nuisance_directions", 1.5, "scale__nuisance_directions"),
     ],
 )
 def test_encoder_tampered_parameters_are_refused(fitted_encoder, tmp_path, key, value, needle):
@@ -716,11 +722,62 @@ def _set_item(step, attr, index, item):
         (_set_fitted("classifier", "n_views_", lambda n: 10**9), "n_views_"),
         (_set_fitted("classifier", "classes_", lambda c: c[::-1]), "not in sorted order"),
         (lambda spec: spec["fitted"].pop("scale"), "no fitted state"),
+        # Nuisance directions: numbers, no more rows than the parameter, orthonormal.
+        (_set_item("scale", "nuisance_directions_", 0, [float("nan")] * N_FEATURES),
+         "fitted.scale.nuisance_directions_ holds non-finite"),
+        (_set_fitted("scale", "nuisance_directions_",
+                     lambda d: {"__ndarray__": d["__ndarray__"] * 2}),
+         "nuisance_directions_ is not a list of at most scale__nuisance_directions=2 rows"),
+        (_set_fitted("scale", "nuisance_directions_", lambda d: "x"),
+         "nuisance_directions_ is not a list of at most"),
+        (_set_fitted("scale", "nuisance_directions_",
+                     lambda d: {"__ndarray__": [r[:-1] for r in d["__ndarray__"]]}),
+         rf"nuisance_directions_ has shape \(2, {N_FEATURES - 1}\), expected shape "
+         rf"\(2, {N_FEATURES}\)"),
+        # Twice a unit row would double a component's removal, not remove it.
+        (_set_fitted("scale", "nuisance_directions_",
+                     lambda d: {"__ndarray__": [[2 * v for v in d["__ndarray__"][0]]]}),
+         "nuisance_directions_ are not orthonormal rows"),
+        (_set_fitted("scale", "nuisance_directions_",
+                     lambda d: {"__ndarray__": [d["__ndarray__"][0]] * 2}),
+         "nuisance_directions_ are not orthonormal rows"),
         (lambda spec: spec["fitted"].__setitem__("encoder", []), "no fitted state"),
     ],
 )
 def test_encoder_tampered_fitted_state_is_refused(fitted_encoder, tmp_path, change, needle):
     _assert_tampered_export_refused(fitted_encoder[0], tmp_path, change, needle)
+
+
+def test_folder_without_a_later_parameter_computes_as_before_it(fitted_encoder, tmp_path):
+    # A folder written before whisper's instance_norm and the nuisance directions existed
+    # names neither: its model computed without them (their defaults), whatever today's
+    # preset sets.
+    pipe, X, _ = fitted_encoder
+    folder = export_model(pipe, tmp_path / "export")
+
+    def older(spec):
+        del spec["params"]["encoder__whisper__instance_norm"]
+        del spec["params"]["scale__nuisance_directions"]
+        del spec["fitted"]["scale"]["nuisance_directions_"]
+
+    _tamper(folder, older)
+    rebuilt = import_model(folder)
+    params = rebuilt.get_params()
+    assert params["encoder__whisper__instance_norm"] is False
+    assert params["scale__nuisance_directions"] == 0
+    assert rebuilt.named_steps["scale"].nuisance_directions_.shape == (0, N_FEATURES)
+    # The same computation, by hand: raw Whisper blocks, standardised, no projection.
+    from sklearn.base import clone
+
+    waves = pipe.named_steps["load"].transform(X)
+    encoders = pipe.named_steps["encoder"].named_transformers
+    raw_whisper = clone(encoders["whisper"]).set_params(instance_norm=False).fit(waves)
+    vectors = np.hstack([encoders["ge2e"].transform(waves), raw_whisper.transform(waves)])
+    scale = pipe.named_steps["scale"]
+    logits = (vectors - scale.mean_) / scale.scale_ @ pipe.named_steps[
+        "classifier"].estimator_.coef_.T + pipe.named_steps["classifier"].estimator_.intercept_
+    np.testing.assert_array_equal(rebuilt.predict(X),
+                                  pipe.classes_[np.argmax(logits, axis=1)])
 
 
 def test_other_whisper_weights_are_refused_naming_whisper(fitted_encoder, tmp_path):

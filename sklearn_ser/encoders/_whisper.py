@@ -99,9 +99,10 @@ class WhisperEncoder(PretrainedEncoder):
         Standardise each block of the vector (one output and statistic,
         d_model values) over its own values within each clip
         (:func:`~sklearn_ser.encoders.instance_normalize`), as for
-        :class:`~sklearn_ser.GE2EEncoder`. Off in the ``recommended`` preset:
-        on Whisper's blocks it helped 4-class TESS but cost 6-class TESS and
-        TESS -> RAVDESS (docs/robustness.rst).
+        :class:`~sklearn_ser.GE2EEncoder`. On in the ``recommended`` preset,
+        together with the speaker step's ``nuisance_directions``: alone it
+        helped 4-class TESS but cost 6-class TESS; with the projection it
+        helped 4-class TESS more (docs/robustness.rst).
 
     Attributes
     ----------

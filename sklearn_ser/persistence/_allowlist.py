@@ -118,6 +118,8 @@ _RATE = [Interval(Integral, 1000, 384_000, closed="both")]
 _COUNT = [Interval(Integral, 1, 4096, closed="both")]
 _FLAG = ["boolean"]
 _SEED = [Interval(Integral, 0, 2**32 - 1, closed="both"), None]
+#: Most nuisance directions a folder may hold (each one a row of n_features numbers).
+_MAX_NUISANCE_DIRECTIONS = 64
 
 #: What a model folder may set, per estimator class: parameter -> constraints, in
 #: scikit-learn's constraint language (sklearn.utils._param_validation). Only parameters
@@ -228,6 +230,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "max_imbalance": [Interval(Real, 0, 1, closed="both"), None],
         "domain_shift": [Interval(Real, 0, 1e6, closed="both"), None],
         "with_std": _FLAG,
+        "nuisance_directions": [Interval(Integral, 0, _MAX_NUISANCE_DIRECTIONS, closed="both")],
     },
     # No parameters of its own: its estimator is the LogisticRegression of _NESTED.
     "ViewsClassifier": {},
@@ -334,6 +337,35 @@ def _export_params(estimator: Any, prefix: str, cls: str) -> dict[str, Any]:
             raise ValueError(f"cannot export {where}={value!r}: {hint}; use save_model")
     return params
 
+
+
+def _defaults_of_absent(pipeline: Any, layout: dict[str, str],
+                        params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Constructor defaults of the importable parameters a folder does not name.
+
+    export_model writes every importable parameter, so one that is absent was added
+    to the package after the folder was written: the folder's model computed as the
+    parameter's default does (a new option defaults to the old behaviour), not as
+    today's preset sets it.
+
+    Returns
+    -------
+    settings : dict
+        ``step__param`` (or ``step__member__param``) -> the default, for ``set_params``.
+    """
+    settings: dict[str, Any] = {}
+    for step, cls in layout.items():
+        estimator = pipeline.named_steps[step]
+        members = estimator.get_params(deep=True)
+        owners = [("", estimator, cls)] + [(f"{name}__", members[name], inner)
+                                           for name, inner in _NESTED.get(cls, {}).items()]
+        for where, owner, owner_cls in owners:
+            signature = inspect.signature(type(owner).__init__).parameters
+            for name in _IMPORTABLE[owner_cls]:
+                key = f"{where}{name}"
+                if key not in params[step] and name in signature:
+                    settings[f"{step}__{key}"] = signature[name].default
+    return settings
 
 
 def _import_params(spec: dict[str, Any], layout: dict[str, str],

@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ser._validation import validate_pipeline
 from sklearn_ser.exceptions import ModelFileError
-from sklearn_ser.persistence._allowlist import _LAYOUTS, _export_params
+from sklearn_ser.persistence._allowlist import _LAYOUTS, _defaults_of_absent, _export_params
 from sklearn_ser.persistence._json import _encode, _fitted_state, _import_classes, _refuse
 from sklearn_ser.persistence._record import to_json_types
 from sklearn_ser.pipeline import (
@@ -90,6 +90,8 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
             "speakers_": [to_json_types(s) for s in np.asarray(scale.speakers_).tolist()],
             "speaker_mean_": floats(scale.speaker_mean_, "scale.speaker_mean_"),
             "speaker_scale_": floats(scale.speaker_scale_, "scale.speaker_scale_"),
+            "nuisance_directions_": floats(_nuisance_directions(scale),
+                                           "scale.nuisance_directions_"),
             **_probe_state(scale, floats),
         },
         CLASSIFIER: {
@@ -122,6 +124,7 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
     per_speaker = params[SCALE].get("per_speaker", False)
     pipeline = make_ser_pipeline("recommended", speaker_adaptation=per_speaker, n_jobs=n_jobs,
                                  memory=memory, verbose=verbose)
+    pipeline.set_params(**_defaults_of_absent(pipeline, _LAYOUTS[ENCODER_STEPS], params))
     pipeline.set_params(**{f"{step}__{k}": v for step, values in params.items()
                            for k, v in values.items()})
     union = pipeline.named_steps[ENCODER]
@@ -155,6 +158,8 @@ def _import_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
     scale.speaker_scale_ = _numbers(state.get("speaker_scale_"), shape,
                                     "fitted.scale.speaker_scale_", directory, positive=True)
     scale.n_features_in_ = n_features
+    scale.nuisance_directions_ = _import_nuisance(state, scale.nuisance_directions, n_features,
+                                                  directory)
     _import_probe(scale, state, n_features, directory)
 
     classes = _import_classes(state_clf, meta, directory, where="fitted.classifier.classes_")
@@ -306,6 +311,30 @@ def _refuse_older_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
         'make_ser_pipeline("recommended") with this version and export it again, or import '
         f"the folder with {made_by}",
     )
+
+
+def _nuisance_directions(scale: Any) -> np.ndarray:
+    """The fitted nuisance directions (none in a SpeakerStandardizer pickled before them)."""
+    return getattr(scale, "nuisance_directions_", np.zeros((0, scale.n_features_in_)))
+
+
+def _import_nuisance(state: dict[str, Any], n_directions: int, n_features: int,
+                     directory: Path) -> np.ndarray:
+    """Nuisance directions from checked JSON: at most ``n_directions`` orthonormal rows."""
+    raw = state.get("nuisance_directions_", [])  # absent from folders made before them
+    values = raw.get("__ndarray__") if isinstance(raw, dict) else raw
+    n_rows = len(values) if isinstance(values, list) else -1
+    if not 0 <= n_rows <= n_directions:
+        raise _refuse(directory, f"pipeline.json: fitted.scale.nuisance_directions_ is not a "
+                                 f"list of at most scale__nuisance_directions={n_directions} "
+                                 "rows")
+    directions = _numbers(raw, (n_rows, n_features), "fitted.scale.nuisance_directions_",
+                          directory)
+    # Projecting out rows that are not orthonormal would rescale, not remove, a direction.
+    if not np.allclose(directions @ directions.T, np.eye(n_rows), atol=1e-6):
+        raise _refuse(directory, "pipeline.json: fitted.scale.nuisance_directions_ are not "
+                                 "orthonormal rows")
+    return directions
 
 
 #: The balance check's probe of SpeakerStandardizer (absent from exports made before it).
