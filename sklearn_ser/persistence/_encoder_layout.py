@@ -90,7 +90,7 @@ def _export_encoder_layout(pipeline: Pipeline) -> tuple[dict[str, Any], dict[str
             "speakers_": [to_json_types(s) for s in np.asarray(scale.speakers_).tolist()],
             "speaker_mean_": floats(scale.speaker_mean_, "scale.speaker_mean_"),
             "speaker_scale_": floats(scale.speaker_scale_, "scale.speaker_scale_"),
-            "nuisance_directions_": floats(_nuisance_directions(scale),
+            "nuisance_directions_": floats(scale.nuisance_directions_,
                                            "scale.nuisance_directions_"),
             **_probe_state(scale, floats),
         },
@@ -311,11 +311,6 @@ def _refuse_older_encoder_layout(spec: dict[str, Any], meta: dict[str, Any],
         'make_ser_pipeline("recommended") with this version and export it again, or import '
         f"the folder with {made_by}",
     )
-
-
-def _nuisance_directions(scale: Any) -> np.ndarray:
-    """The fitted nuisance directions (none in a SpeakerStandardizer pickled before them)."""
-    return getattr(scale, "nuisance_directions_", np.zeros((0, scale.n_features_in_)))
 
 
 def _import_nuisance(state: dict[str, Any], n_directions: int, n_features: int,
