@@ -82,14 +82,14 @@ SNR_AXIS = {"clean": None, "white 20 dB": 20, "white 10 dB": 10, "white 5 dB": 5
 #: Preset rows: name -> make_ser_pipeline keywords. "GE2E only" is the recommended
 #: preset without Whisper (everything else as the preset); "previous recommended" is
 #: the 0.1 preset's settings: GE2E only (raw vectors), clean training only, peak-relative
-#: trimming, no balance check.
+#: trimming, no balance check, a domain's own spread.
 PRESETS = {
     "recommended": {},
     "GE2E only": {"encoder__whisper": "drop"},
     "previous recommended": {
         "encoder__whisper": "drop", "encoder__ge2e__instance_norm": False,
         "load__trim_floor_db": None, "augment__views": ("clean",),
-        "scale__max_imbalance": None, "scale__shrinkage": 0.0,
+        "scale__max_imbalance": None, "scale__shrinkage": 0.0, "scale__domain_std": True,
     },
 }
 #: joblib workers of the audio steps: both cores of the 2-core machine the docs quote.

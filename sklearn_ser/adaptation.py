@@ -33,7 +33,8 @@ Levels, from the most specific:
 * **speaker** (``groups``): a speaker's statistics, shrunk toward the domain's
   by clip count (``n / (n + shrinkage)``);
 * **domain** (``domain``; when none is given, the clips of one ``transform``
-  call form one domain): the recording setting's statistics;
+  call form one domain): the recording setting's mean, and its spread too
+  with ``domain_std=True``;
 * the **training** statistics (speaker-independent).
 
 While fitting, the next step gets every training view twice, adapted and with
@@ -127,6 +128,13 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         pass the balance check instead.
     with_std : bool, default=True
         Divide by the standard deviation as well as removing the mean.
+    domain_std : bool, default=True
+        Whether an adapted domain's own standard deviations replace the
+        training ones. ``False``: a domain only moves the centre and keeps
+        the training spread, which the classifier has seen; a domain's spread
+        mixes its speakers' voices and its own emotion mix. Speakers keep
+        their own spread either way. The ``recommended`` preset uses
+        ``False`` (measured in docs/robustness.rst).
     nuisance_directions : int, default=0
         After standardising, remove this many directions along which the
         training views move a clip's vector away from its clean view
@@ -168,13 +176,14 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         "max_imbalance": [Interval(Real, 0, 1, closed="both"), None],
         "domain_shift": [Interval(Real, 0, None, closed="left"), None],
         "with_std": ["boolean"],
+        "domain_std": ["boolean"],
         "nuisance_directions": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
         self, *, per_speaker: bool = True, min_clips: int = 10, shrinkage: float = 10.0,
         max_imbalance: float | None = 0.15, domain_shift: float | None = 1.5,
-        with_std: bool = True, nuisance_directions: int = 0,
+        with_std: bool = True, domain_std: bool = True, nuisance_directions: int = 0,
     ):
         self.per_speaker = per_speaker
         self.min_clips = min_clips
@@ -182,6 +191,7 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self.max_imbalance = max_imbalance
         self.domain_shift = domain_shift
         self.with_std = with_std
+        self.domain_std = domain_std
         self.nuisance_directions = nuisance_directions
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -335,8 +345,10 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         return project_out(Z, self.nuisance_directions_)
 
     def __setstate__(self, state: dict) -> None:
-        # Pickled before nuisance directions existed: it projected nothing out.
+        # Pickled before these options existed: it projected nothing out and
+        # used a domain's own spread.
         state.setdefault("nuisance_directions", 0)
+        state.setdefault("domain_std", True)
         if "mean_" in state and "nuisance_directions_" not in state:
             state["nuisance_directions_"] = np.zeros((0, len(state["mean_"])))
         super().__setstate__(state)
@@ -370,7 +382,10 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         for name in np.unique(domains):
             rows = domains == name
             if rows.sum() >= self.min_clips and self._domain_differs(clean[rows], guard):
-                mean[rows], scale[rows] = _mean_and_scale(clean[rows])
+                domain_mean, domain_scale = _mean_and_scale(clean[rows])
+                mean[rows] = domain_mean
+                if self.domain_std:
+                    scale[rows] = domain_scale
         if groups is not None:
             self._speaker_statistics(clean, groups, mean, scale, guard)
         return mean, self._scale(scale)

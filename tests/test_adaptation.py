@@ -61,6 +61,30 @@ def test_each_speaker_standardised_with_its_own_clips_shrunk_toward_the_domain()
         np.testing.assert_allclose(out[rows], (X[test][rows] - mean) / std, rtol=1e-10)
 
 
+@pytest.mark.parametrize("domain_std", [True, False])
+def test_a_domain_moves_the_centre_and_its_spread_only_with_domain_std(domain_std):
+    X, y, groups = _voices()
+    train, test = groups < "spk5", groups >= "spk5"
+    scaler = SpeakerStandardizer(min_clips=5, shrinkage=4.0, max_imbalance=None,
+                                 domain_std=domain_std)
+    scaler.fit(X[train], y[train], groups=groups[train])
+    _, train_std = _stats(X[train])
+    shifted = X[test] * 1.5 + 20.0  # another recording setting: louder, further away
+    domain_mean, domain_std_by_hand = _stats(shifted)
+    spread = domain_std_by_hand if domain_std else train_std
+    out = scaler.transform(shifted, domain=np.array(["call"] * len(shifted)))
+    np.testing.assert_allclose(out, (shifted - domain_mean) / spread, rtol=1e-10)
+    # Speakers shrink toward that domain: its centre, and its spread or the training one.
+    out = scaler.transform(shifted, groups=groups[test])
+    for speaker in np.unique(groups[test]):
+        rows = groups[test] == speaker
+        w = rows.sum() / (rows.sum() + 4.0)
+        own_mean, own_std = _stats(shifted[rows])
+        mean = w * own_mean + (1 - w) * domain_mean
+        std = w * own_std + (1 - w) * spread
+        np.testing.assert_allclose(out[rows], (shifted[rows] - mean) / std, rtol=1e-10)
+
+
 def test_shrinkage_zero_is_plain_per_speaker_standardisation():
     X, y, groups = _voices()
     Z = SpeakerStandardizer(min_clips=5, shrinkage=0.0, max_imbalance=None).fit(
@@ -234,14 +258,16 @@ def test_nuisance_directions_of_the_views_are_projected_out(per_speaker):
                                    _projected((new - mean) / std, diffs, 2), atol=1e-10)
 
 
-def test_a_standardizer_pickled_before_nuisance_directions_still_works():
+def test_a_standardizer_pickled_before_its_later_options_still_works():
     import pickle
 
     X, y, _ = _voices(n_speakers=2)
     old = SpeakerStandardizer(per_speaker=False).fit(X, y)
-    del old.nuisance_directions, old.nuisance_directions_  # as pickled by earlier builds
+    # As pickled by earlier builds: no projection, a domain's own spread.
+    del old.nuisance_directions, old.nuisance_directions_, old.domain_std
     loaded = pickle.loads(pickle.dumps(old))
     assert loaded.get_params()["nuisance_directions"] == 0
+    assert loaded.get_params()["domain_std"] is True
     mean, std = _stats(X)
     np.testing.assert_allclose(loaded.transform(X), (X - mean) / std)
 
@@ -280,6 +306,8 @@ def test_bad_parameters_and_inputs_are_named():
         SpeakerStandardizer(max_imbalance=2.0).fit(X, groups=groups)
     with pytest.raises(ValueError, match="nuisance_directions"):
         SpeakerStandardizer(nuisance_directions=-1).fit(X, groups=groups)
+    with pytest.raises(ValueError, match="domain_std"):
+        SpeakerStandardizer(domain_std="no").fit(X, groups=groups)
     with pytest.raises(ValueError, match="NaN"):
         SpeakerStandardizer().fit(np.full((4, 2), np.nan))
 

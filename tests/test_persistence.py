@@ -447,6 +447,7 @@ def test_encoder_export_round_trip(fitted_encoder, tmp_path):
     assert params["encoder__whisper__instance_norm"] is True
     assert params["scale__per_speaker"] is False
     assert params["scale__nuisance_directions"] == 2
+    assert params["scale__domain_std"] is False
     # The union's own parameters stay make_ser_pipeline's: only its encoders' are written.
     assert sorted(k for k in params if k.startswith("encoder__")) == [
         f"encoder__{name}__{p}" for name in ("ge2e", "whisper")
@@ -624,6 +625,8 @@ _ALLOWED = "sets {}: "  # the allow-list's refusal of a value, naming the parame
         ("scale__nuisance_directions", 10**6, "scale__nuisance_directions"),
         ("scale__nuisance_directions", -1, "scale__nuisance_directions"),
         ("scale__nuisance_directions", 1.5, "scale__nuisance_directions"),
+        ("scale__domain_std", "no", "scale__domain_std"),
+        ("scale__domain_std", 0, "scale__domain_std"),
     ],
 )
 def test_encoder_tampered_parameters_are_refused(fitted_encoder, tmp_path, key, value, needle):
@@ -749,9 +752,9 @@ def test_encoder_tampered_fitted_state_is_refused(fitted_encoder, tmp_path, chan
 
 
 def test_folder_without_a_later_parameter_computes_as_before_it(fitted_encoder, tmp_path):
-    # A folder written before whisper's instance_norm and the nuisance directions existed
-    # names neither: its model computed without them (their defaults), whatever today's
-    # preset sets.
+    # A folder written before whisper's instance_norm, the nuisance directions and
+    # domain_std existed names none of them: its model computed without them (their
+    # defaults), whatever today's preset sets.
     pipe, X, _ = fitted_encoder
     folder = export_model(pipe, tmp_path / "export")
 
@@ -759,12 +762,14 @@ def test_folder_without_a_later_parameter_computes_as_before_it(fitted_encoder, 
         del spec["params"]["encoder__whisper__instance_norm"]
         del spec["params"]["scale__nuisance_directions"]
         del spec["fitted"]["scale"]["nuisance_directions_"]
+        del spec["params"]["scale__domain_std"]
 
     _tamper(folder, older)
     rebuilt = import_model(folder)
     params = rebuilt.get_params()
     assert params["encoder__whisper__instance_norm"] is False
     assert params["scale__nuisance_directions"] == 0
+    assert params["scale__domain_std"] is True
     assert rebuilt.named_steps["scale"].nuisance_directions_.shape == (0, N_FEATURES)
     # The same computation, by hand: raw Whisper blocks, standardised, no projection.
     from sklearn.base import clone

@@ -230,6 +230,7 @@ _IMPORTABLE: dict[str, dict[str, list]] = {
         "max_imbalance": [Interval(Real, 0, 1, closed="both"), None],
         "domain_shift": [Interval(Real, 0, 1e6, closed="both"), None],
         "with_std": _FLAG,
+        "domain_std": _FLAG,
         "nuisance_directions": [Interval(Integral, 0, _MAX_NUISANCE_DIRECTIONS, closed="both")],
     },
     # No parameters of its own: its estimator is the LogisticRegression of _NESTED.
