@@ -382,13 +382,15 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         for name in np.unique(domains):
             rows = domains == name
             if rows.sum() >= self.min_clips and self._domain_differs(clean[rows], guard):
-                domain_mean, domain_scale = _mean_and_scale(clean[rows])
-                mean[rows] = domain_mean
-                if self.domain_std:
-                    scale[rows] = domain_scale
+                mean[rows], scale[rows] = self._domain_statistics(clean[rows])
         if groups is not None:
             self._speaker_statistics(clean, groups, mean, scale, guard)
         return mean, self._scale(scale)
+
+    def _domain_statistics(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A domain's mean, with its own spread (``domain_std``) or the training one."""
+        mean, scale = _mean_and_scale(rows)
+        return mean, scale if self.domain_std else self.scale_
 
     def _speaker_statistics(self, clean, groups, mean, scale, guard) -> None:
         """Overwrite the domain rows of ``mean``/``scale`` with speaker statistics where safe."""
@@ -422,12 +424,10 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
                 SpeakerAdaptationWarning, stacklevel=4,
             )
 
-    def _passes(self, rows, guard, mean=None, scale=None) -> bool:
+    def _passes(self, rows, guard, mean, scale) -> bool:
         """The balance check: adapted (and unadapted) predictions close to the training mix."""
         if not guard or self.max_imbalance is None or len(self.classes_) == 0:
             return True
-        if mean is None:
-            mean, scale = _mean_and_scale(rows)
         adapted = self._imbalance((rows - mean) / self._scale(scale))
         unadapted = self._imbalance((rows - self.mean_) / self._scale(self.scale_))
         return adapted <= self.max_imbalance and unadapted <= _UNADAPTED_SLACK * self.max_imbalance
@@ -437,7 +437,7 @@ class SpeakerStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         if not guard or self.max_imbalance is None or len(self.classes_) == 0:
             return True  # while fitting, or without the check: every domain
         if self.domain_shift is None:
-            return self._passes(rows, guard)
+            return self._passes(rows, guard, *self._domain_statistics(rows))
         offset = np.linalg.norm((rows.mean(axis=0) - self.mean_) / self.scale_)
         return bool(offset > self.domain_shift * self.emotion_shift_)
 
