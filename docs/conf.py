@@ -48,6 +48,7 @@ extensions = [
     "robustness_tables",  # docs/_ext: the tables of benchmarks/results/robustness.json
     "corpora_tables",  # docs/_ext: the tables of benchmarks/results/corpora.json
     "heads_tables",  # docs/_ext: the table of benchmarks/results/heads.json
+    "views_tables",  # docs/_ext: the table of benchmarks/results/views.json
 ]
 
 templates_path = ["_templates"]

@@ -131,6 +131,22 @@ def count_encoded_clips(monkeypatch, module) -> list[int]:
     return lengths
 
 
+def load_benchmark(name: str):
+    """Import ``benchmarks/<name>.py`` as a module (it imports its sibling benchmarks)."""
+    import importlib.util
+    import sys
+
+    folder = REPO / "benchmarks"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    return module
+
+
 @pytest.fixture(scope="session")
 def ge2e_weights():
     """The GE2E encoder's weights (resemblyzer's file); without them a skip, or a failure

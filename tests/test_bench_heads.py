@@ -1,28 +1,16 @@
 """The vector transforms ``benchmarks/bench_heads.py`` measures do what they claim."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 from sklearn.base import clone
 
 from sklearn_ser.views import Views
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def bench_heads():
-    sys.path.insert(0, str(BENCHMARKS))  # bench_heads imports its sibling bench_corpora
-    try:
-        spec = importlib.util.spec_from_file_location("bench_heads", BENCHMARKS / "bench_heads.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_benchmark("bench_heads")
 
 
 NAMES = ("ge2e_l2_mean_0", "ge2e_l2_mean_1", "ge2e_l2_mean_2",

@@ -283,3 +283,43 @@ def test_heads_table_renders_each_head_against_the_presets(tmp_path):
     assert [worse.index(cell) for cell in cells] == sorted(worse.index(cell) for cell in cells)
     assert f"68.3{nbsp}%" in conditions[:conditions.index("other head")]
     assert "seed 2" in html and "on 2026-12-04" in html and "21 min in all" in html
+
+
+def test_views_table_renders_each_candidate_against_the_presets_views(tmp_path):
+    keys = ("ravdess_to_tess_independent_uar_4", "ravdess_to_tess_independent_uar_6",
+            "tess_to_ravdess_independent_uar_4", "ravdess_to_tess_one_domain_uar_4",
+            "ravdess_to_tess_one_domain_uar_6", "tess_to_ravdess_one_domain_uar_4",
+            "ravdess_accuracy", "ravdess_adaptive_accuracy")
+
+    def row(candidate, first):
+        # Each column its own number (first, first - 0.01, ...), so the order shows.
+        return {"candidate": candidate, "views": ["clean"], "folds": [],
+                **{key: first - 0.01 * i for i, key in enumerate(keys)},
+                "conditions": {"white 5 dB": first - 0.2, "telephone": first - 0.05}}
+
+    result = {
+        "command": "bench_views.py --seed 4", "date": "2026-12-05T01:00:00+00:00",
+        "preset": "recommended", "clips": {"ravdess": 1080, "tess": 2800}, "folds": 6,
+        "seed": 4, "versions": {"sklearn_ser": "9.9"}, "seconds": 1800.0,
+        "view_settings": {"augment__pitch_steps": [-3.0, 3.0]},
+        "rows": [row("preset views", 0.7544), row("+ pitch", 0.7896)],
+    }
+    page = ("T\n=\n\n.. views-provenance:: results/r.json\n\n.. views-table:: results/r.json\n\n"
+            "S\n-\n\n.. views-conditions:: results/r.json\n")
+    html = _mini_build(tmp_path, page, result, extension="views_tables")
+    nbsp = "\u00a0"
+    html, conditions = html[:html.index('id="s"')], html[html.index('id="s"'):]
+    preset = html[html.index("preset views"):html.index("+ pitch")]
+    assert f"75.4{nbsp}%" in preset and "(" not in preset  # the reference row has no change
+    pitch = html[html.index("+ pitch"):]
+    # 75.44 -> 75.4 and 78.96 -> 79.0: the difference shown is 3.6, not 3.52; every column.
+    cells = [f"{100 * (0.7896 - 0.01 * i):.1f}{nbsp}%{nbsp}(+3.6)" for i in range(len(keys))]
+    assert [pitch.index(cell) for cell in cells] == sorted(pitch.index(cell) for cell in cells)
+    assert "one domain" in html and "per speaker" in html
+    assert "augment__pitch_steps=(-3.0,</span> <span class=\"pre\">3.0)" in html
+    assert "seed 4" in html
+    assert "1080 ravdess, 2800 tess clips" in html and "30 min in all" in html
+    # Conditions: clean, then each condition in the file's order.
+    assert conditions.index("clean") < conditions.index("white 5 dB") < conditions.index(
+        "telephone")
+    assert f"59.0{nbsp}%{nbsp}(+3.6)" in conditions  # 0.7896 - 0.2

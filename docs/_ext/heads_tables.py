@@ -39,38 +39,45 @@ def _points(value: float, reference: float) -> str:
     return f"+{points:.1f}" if points > 0 else f"−{-points:.1f}"
 
 
-def _table(rows: list[dict], columns: list[tuple[str, Callable[[dict], float]]]) -> list[str]:
-    """One row per head, a cell per column with its difference from the first row's."""
+def _table(rows: list[dict], columns: list[tuple[str, Callable[[dict], float]]],
+           label: str = "head") -> list[str]:
+    """One row per ``row[label]``, a cell per column with its difference from the first row's."""
     reference = rows[0]
     body = []
     for row in rows:
-        cells = [row["head"]]
+        cells = [row[label]]
         for _, value in columns:
             cell = _pct(value(row))
             if row is not reference:
                 cell += f"{NBSP}({_points(value(row), value(reference))})"
             cells.append(cell)
         body.append(cells)
-    return _list_table(["head", *(header for header, _ in columns)], body)
+    return _list_table([label, *(header for header, _ in columns)], body)
 
 
 class HeadsTable(_RobustnessDirective):
     """Across corpora and on new actors; the first row (the preset's head) is the reference."""
 
+    #: (row key, header) of each column, and the row key that names a row.
+    columns: tuple[tuple[str, str], ...] = COLUMNS
+    label = "head"
+
     def run(self):
-        columns = [(header, itemgetter(key)) for key, header in COLUMNS]
-        return self.render(_table(self.result()["rows"], columns))
+        columns = [(header, itemgetter(key)) for key, header in self.columns]
+        return self.render(_table(self.result()["rows"], columns, self.label))
 
 
 class HeadsConditions(_RobustnessDirective):
     """Accuracy on new RAVDESS actors' clips, clean and under each recording condition."""
+
+    label = "head"
 
     def run(self):
         rows = self.result()["rows"]
         columns = [("clean", itemgetter("ravdess_accuracy"))]
         columns += [(name, lambda row, name=name: row["conditions"][name])
                     for name in rows[0]["conditions"]]
-        return self.render(_table(rows, columns))
+        return self.render(_table(rows, columns, self.label))
 
 
 class HeadsProvenance(_RobustnessDirective):

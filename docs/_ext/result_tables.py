@@ -67,9 +67,15 @@ def _load(env, argument: str) -> tuple[dict, Path]:
 def _list_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = [".. list-table::", "   :header-rows: 1", "   :class: result-numbers", ""]
     for row in [header, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines.extend(f"     - {cell}" for cell in row[1:])
+        first, *rest = (_literal_start(cell) for cell in row)
+        lines.append(f"   * - {first}")
+        lines.extend(f"     - {cell}" for cell in rest)
     return lines
+
+
+def _literal_start(cell: str) -> str:
+    """``cell`` with a leading bullet mark escaped: a name such as "+ pitch" is text, not a list."""
+    return "\\" + cell if re.match(r"[-+*•‣⁃] ", cell) else cell
 
 
 class _ResultDirective(Directive):
