@@ -200,6 +200,26 @@ class _Split:
         self.y_train, self.y_test = y[train], y[test]
 
 
+def encode_conditions(encoded: dict[str, _Split], filenames, fold_positions, speakers,
+                      args) -> None:
+    """Set each RAVDESS fold's ``condition_vectors``: ``bench_robustness.py``'s degraded
+    copies of its test clips (same seed), through the preset's own loader and the fold's
+    fitted front. ``filenames`` and ``speakers`` are RAVDESS's, ``fold_positions`` index them.
+    """
+    raw = AudioLoader(sr=SR).fit_transform(filenames)  # untrimmed
+    with tempfile.TemporaryDirectory() as work:
+        for i, (_, test_positions) in enumerate(fold_positions):
+            t0 = time.perf_counter()
+            split = encoded[f"fold {i}"]
+            paths = write_degraded(raw, test_positions, speakers, Path(work) / f"fold{i}",
+                                   args.seed)
+            split.condition_vectors = {
+                name: split.front.transform(_preload(files, args.seed, args.n_jobs))
+                for name, files in paths.items() if name != "clean"}
+            print(f"fold {i}: {len(paths) - 1} recording conditions, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
@@ -233,20 +253,7 @@ def main(argv=None) -> None:
         print(f"{name}: {len(train)} training clips x {encoded[name].train_views.n_views} "
               f"views, {len(test)} test clips, {time.perf_counter() - t0:.0f} s", flush=True)
     feature_names = encoded["ravdess->tess"].feature_names
-    # bench_robustness.py's degraded copies of each fold's test clips (same seed), through
-    # the preset's own loader and the fold's fitted front.
-    raw = AudioLoader(sr=SR).fit_transform(data.filenames[ravdess])  # untrimmed
-    with tempfile.TemporaryDirectory() as work:
-        for i, (_, test_positions) in enumerate(fold_positions):
-            t0 = time.perf_counter()
-            split = encoded[f"fold {i}"]
-            paths = write_degraded(raw, test_positions, speakers, Path(work) / f"fold{i}",
-                                   args.seed)
-            split.condition_vectors = {
-                name: split.front.transform(_preload(files, args.seed, args.n_jobs))
-                for name, files in paths.items() if name != "clean"}
-            print(f"fold {i}: {len(paths) - 1} recording conditions, "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+    encode_conditions(encoded, data.filenames[ravdess], fold_positions, speakers, args)
     encode_seconds = time.perf_counter() - start
 
     rows = []

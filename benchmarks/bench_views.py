@@ -35,7 +35,6 @@ the degraded copies, about 3.5 per candidate)::
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -44,13 +43,13 @@ from typing import Any
 import numpy as np
 import sklearn
 from bench_corpora import _preload, add_data_arguments, load_data, write_result
-from bench_heads import FOUR, SIX, _shared_uar
-from bench_robustness import SR, write_degraded
+from bench_heads import FOUR, SIX, _shared_uar, encode_conditions
+from bench_heads import _Split as _HeadsSplit
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
-from sklearn_ser import AudioLoader, make_ser_pipeline
+from sklearn_ser import make_ser_pipeline
 from sklearn_ser.exceptions import SpeakerAdaptationWarning
 from sklearn_ser.pipeline import PRESETS
 from sklearn_ser.views import Views
@@ -89,17 +88,13 @@ def _head(template: Pipeline) -> Pipeline:
                      for name in ("scale", "classifier")])
 
 
-class _Split:
-    """The front's output for one (train, test) split: every view of the training clips,
-    the test vectors, and (RAVDESS folds) the test clips under each recording condition."""
+class _Split(_HeadsSplit):
+    """``bench_heads``'s split (every view of the training clips, the test vectors, the
+    test clips under each recording condition) with the speaker ids of both sides."""
 
     def __init__(self, front: Pipeline, X, y, speakers, train, test):
-        self.front = front
-        self.train_views = front.fit_transform(X[train], y[train])
-        self.test_vectors = front.transform(X[test])
-        self.y_train, self.y_test = y[train], y[test]
+        super().__init__(front, X, y, train, test)
         self.speakers_train, self.speakers_test = speakers[train], speakers[test]
-        self.condition_vectors: dict[str, np.ndarray] = {}
 
     def fit(self, template: Pipeline, views: tuple[str, ...], adaptive: bool) -> Pipeline:
         params = {"groups": self.speakers_train} if adaptive else {}
@@ -145,16 +140,8 @@ def main(argv=None) -> None:
         encoded[name] = _Split(clone(front), X, y, speakers, train, test)
         print(f"{name}: {len(train)} training clips x {encoded[name].train_views.n_views} "
               f"views, {len(test)} test clips, {time.perf_counter() - t0:.0f} s", flush=True)
-    # bench_robustness.py's degraded copies of each fold's test clips (same seed).
-    raw = AudioLoader(sr=SR).fit_transform(data.filenames[ravdess])  # untrimmed
-    with tempfile.TemporaryDirectory() as work:
-        for i, (_, test_positions) in enumerate(fold_positions):
-            split = encoded[f"fold {i}"]
-            paths = write_degraded(raw, test_positions, speakers[ravdess],
-                                   Path(work) / f"fold{i}", args.seed)
-            split.condition_vectors = {
-                name: split.front.transform(_preload(files, args.seed, args.n_jobs))
-                for name, files in paths.items() if name != "clean"}
+    encode_conditions(encoded, data.filenames[ravdess], fold_positions, speakers[ravdess],
+                      args)
     encode_seconds = time.perf_counter() - start
 
     rows = []

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -59,18 +60,13 @@ def test_sphinx_build_has_no_warnings(tmp_path):
 
 def test_readme_accuracy_table_matches_the_result_file():
     """The README's numbers are rendered from benchmarks/results/accuracy.json, not typed."""
-    import importlib.util
     import json
 
     repo = DOCS.parent
     results = repo / "benchmarks" / "results" / "accuracy.json"
     if not results.exists():
         pytest.skip("no accuracy result file yet")
-    spec = importlib.util.spec_from_file_location("bench_accuracy",
-                                                  repo / "benchmarks" / "bench_accuracy.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    block = bench.readme_block(json.loads(results.read_text()))
+    block = load_benchmark("bench_accuracy").readme_block(json.loads(results.read_text()))
     assert block in (repo / "README.md").read_text()
 
 
